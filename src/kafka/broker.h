@@ -1,0 +1,24 @@
+/* State shared by every reactor thread of one broker process. */
+#ifndef SAMSA_KAFKA_BROKER_H
+#define SAMSA_KAFKA_BROKER_H
+
+#include <stdint.h>
+
+struct config;
+struct meta_topics;
+struct log_flusher;
+struct reactor;
+
+struct broker {
+	const struct config *config;  /* read-only after start-up */
+	struct meta_topics *topics;   /* topic registry (meta/topics.h), internally locked */
+	struct log_flusher *flusher;  /* group commit for the data dir */
+	int32_t node_id;
+	char advertised_host[256];    /* from advertised.listeners (or listeners) */
+	int32_t advertised_port;
+	char cluster_id[32];          /* base64 UUID, persisted in meta.properties */
+	int reactor_count;
+	struct reactor **reactors;
+};
+
+#endif

@@ -1,0 +1,31 @@
+/* Group commit: one flusher thread per data dir makes appended bytes durable
+ * with fdatasync, so acks=all produce requests never block a reactor thread and
+ * many of them share one sync. */
+#ifndef SAMSA_LOG_FLUSHER_H
+#define SAMSA_LOG_FLUSHER_H
+
+#include <stdint.h>
+
+struct log_flusher;
+struct log_partition;
+
+/* Called on the flusher thread once everything up to the awaited offset is
+ * durable (err 0), or the sync failed (err = -errno). Must not block: post
+ * the result to the reactor that owns the request. */
+typedef void (*log_flush_cb)(void *arg, int err);
+
+struct log_flusher *log_flusher_start(void);
+/* Syncs what is pending, runs outstanding callbacks, joins the thread. */
+void log_flusher_stop(struct log_flusher *flusher);
+
+/* Asks for part to be durable up to end_offset (exclusive) and cb(arg, err)
+ * called when it is. If it already is, cb runs on the flusher thread soon
+ * anyway (never synchronously inside this call). */
+void log_flusher_wait(struct log_flusher *flusher, struct log_partition *part, int64_t end_offset,
+		      log_flush_cb cb, void *arg);
+
+/* Marks part dirty so the flusher syncs it soon without anyone waiting
+ * (flush.messages / flush.ms policies). */
+void log_flusher_kick(struct log_flusher *flusher, struct log_partition *part);
+
+#endif

@@ -1,0 +1,111 @@
+/* A partition's log: an ordered list of segments in one directory
+ * (<log.dirs>/<topic>-<partition>/), Kafka's on-disk layout:
+ *   00000000000000000000.log        record batches, byte for byte as produced,
+ *                                    baseOffset patched to the assigned offset
+ *   00000000000000000000.index      sparse offset index (relative offset u32, position u32)
+ *   00000000000000000000.timeindex  sparse time index (timestamp i64, relative offset u32)
+ * named by the segment's base offset (20 digits).
+ *
+ * Thread-safety: every function may be called from any thread. Appends take the
+ * partition's mutex; reads take it briefly to find the segment and a file_ref,
+ * then read without it. Durability is the flusher's job (log/flusher.h). */
+#ifndef SAMSA_LOG_PARTITION_H
+#define SAMSA_LOG_PARTITION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+
+struct log_flusher;
+
+/* Per-topic settings, Kafka's topic config names in the comments. */
+struct log_config {
+	int64_t segment_bytes;        /* segment.bytes, default 1073741824 */
+	int64_t segment_ms;           /* segment.ms, default 604800000 */
+	int64_t retention_ms;         /* retention.ms (enforced in a later issue) */
+	int64_t retention_bytes;      /* retention.bytes */
+	int32_t max_message_bytes;    /* max.message.bytes, default 1048588 */
+	int32_t index_interval_bytes; /* index.interval.bytes, default 4096 */
+	int32_t segment_index_bytes;  /* segment.index.bytes, default 10485760 */
+	int64_t flush_messages;       /* flush.messages: INT64_MAX = only acks=all syncs */
+	int64_t flush_ms;             /* flush.ms */
+	bool timestamp_log_append;    /* message.timestamp.type=LogAppendTime */
+};
+
+void log_config_defaults(struct log_config *cfg);
+
+struct log_partition;
+
+/* Opens (creating if needed) the partition directory dir, recovering it: every
+ * batch after the last recovery point is validated (CRC-32C, sizes), a torn or
+ * corrupt tail is truncated with a log line saying what was dropped, and the
+ * indexes of the active segment are rebuilt. flusher may be NULL (tests).
+ * Returns 0 or -errno / -SAMSA_E*, with errmsg filled. */
+int log_partition_open(const char *dir, const struct log_config *cfg, struct log_flusher *flusher,
+		       struct log_partition **out, char errmsg[ERRMSG_SIZE]);
+
+/* Closes files (after a final sync) and frees. */
+void log_partition_close(struct log_partition *part);
+
+/* Closes and removes the directory and everything in it. */
+int log_partition_delete(struct log_partition *part);
+
+void log_partition_set_config(struct log_partition *part, const struct log_config *cfg);
+
+struct log_append_result {
+	int64_t base_offset;     /* offset given to the first record */
+	int64_t last_offset;     /* offset of the last record */
+	int64_t log_append_time; /* -1 unless LogAppendTime */
+	int64_t log_start_offset;
+};
+
+/* Appends one or more v2 record batches already validated by
+ * records_validate() (proto/records.h). Patches each batch's baseOffset in
+ * place (the CRC does not cover it; with LogAppendTime also maxTimestamp and
+ * the attributes' timestamp-type bit, re-computing the CRC), writes them to the
+ * active segment (rolling first by segment.bytes / segment.ms), updates the
+ * indexes and advances the log end offset. The bytes are in the page cache on
+ * return (acks=1 durability); call log_flusher_wait() for acks=all.
+ * Returns 0, or -errno when the write failed (nothing is visible then: a
+ * partial write is truncated away). */
+int log_partition_append(struct log_partition *part, uint8_t *batches, size_t len,
+			 int32_t record_count, int64_t now_ms, struct log_append_result *res);
+
+/* Offsets. The high watermark is the log end offset on a single node. */
+int64_t log_partition_start_offset(struct log_partition *part);
+int64_t log_partition_end_offset(struct log_partition *part);
+/* Offset up to which everything is on stable storage. */
+int64_t log_partition_flushed_offset(struct log_partition *part);
+
+/* A byte range of one segment file holding whole batches. */
+struct log_read_result {
+	struct file_ref *file; /* reference owned by the caller: file_ref_put() it; NULL if len == 0 */
+	int64_t file_pos;
+	int32_t len;
+	int64_t log_start_offset;
+	int64_t high_watermark;
+};
+
+/* Reads whole batches starting with the batch that contains offset, up to
+ * max_bytes; at least one whole batch when any exists, even if larger than
+ * max_bytes (KIP-74), unless strict_max is set, which gives len 0 then. Stops at
+ * the end of a segment (the next read continues in the next one). offset ==
+ * end offset gives len 0. Returns 0, or -SAMSA_ERANGE when offset is below the
+ * log start offset or above the end offset. */
+int log_partition_read(struct log_partition *part, int64_t offset, int32_t max_bytes,
+		       bool strict_max, struct log_read_result *res);
+
+/* The first offset whose batch maxTimestamp >= ts, through the time index
+ * (ListOffsets by timestamp). Sets *offset and *timestamp; *offset = -1 when
+ * no such record exists. Returns 0 or -errno. */
+int log_partition_offset_for_time(struct log_partition *part, int64_t ts, int64_t *offset,
+				  int64_t *timestamp);
+
+/* The largest maxTimestamp in the log and its offset (ListOffsets -3,
+ * MAX_TIMESTAMP); -1/-1 when empty. */
+void log_partition_max_timestamp(struct log_partition *part, int64_t *timestamp, int64_t *offset);
+
+#endif
