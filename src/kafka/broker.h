@@ -8,6 +8,7 @@ struct config;
 struct meta_topics;
 struct log_flusher;
 struct reactor;
+struct kafka_fetch_waiters;
 
 struct broker {
 	const struct config *config;  /* read-only after start-up */
@@ -19,6 +20,7 @@ struct broker {
 	char cluster_id[32];          /* base64 UUID, persisted in meta.properties */
 	int reactor_count;
 	struct reactor **reactors;
+	struct kafka_fetch_waiters *fetch_waiters; /* parked long-poll fetches (kafka/fetch_wait.h) */
 };
 
 #endif

@@ -8,6 +8,7 @@
 #ifndef SAMSA_META_TOPICS_H
 #define SAMSA_META_TOPICS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,6 +28,10 @@ struct meta_topic {
 	char **config_keys;
 	char **config_values;
 	struct log_config log_config; /* broker defaults + overrides */
+	/* Registry-private: references held by readers, and whether the topic was
+	 * deleted (its data goes when the last reference does). */
+	atomic_int refs;
+	bool deleted;
 };
 
 /* Opens every topic found under data_dir (recovering its partitions).
@@ -44,7 +49,7 @@ int meta_topic_config_validate(const char *key, const char *value, char errmsg[E
 
 /* Creates a topic. partitions / replication_factor of -1 take the broker's
  * num.partitions / default.replication.factor. Errors (errmsg filled):
- * -SAMSA_EEXIST, -EINVAL (bad name or partition count), -SAMSA_EINVAL_CONFIG,
+ * -SAMSA_EEXIST, -EINVAL (bad name), -ERANGE (bad partition count), -SAMSA_EINVAL_CONFIG,
  * -EDOM (replication factor larger than the live brokers), -errno (disk). With
  * validate_only nothing is created. */
 int meta_topic_create(struct meta_topics *topics, const char *name, int32_t partitions,

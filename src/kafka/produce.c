@@ -1,0 +1,198 @@
+/* Produce: validate each partition's record batches, append them to the log,
+ * and answer per the request's acks:
+ *   acks=0   no response at all;
+ *   acks=1   once the bytes are written (page cache);
+ *   acks=-1  once the flusher has fdatasync'ed them (group commit): the request
+ *            parks, and each partition's flush callback is posted back to this
+ *            reactor; the response goes out when the last one arrives.
+ * Nothing of a batch that fails validation is appended. */
+#include <errno.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "kafka/broker.h"
+#include "kafka/dispatch.h"
+#include "kafka/errors.h"
+#include "kafka/fetch_wait.h"
+#include "kafka/handlers.h"
+#include "kafka/request.h"
+#include "log/flusher.h"
+#include "meta/topics.h"
+#include "net/reactor.h"
+#include "proto/gen/errors.h"
+#include "proto/gen/produce_request.h"
+#include "proto/gen/produce_response.h"
+#include "proto/records.h"
+
+/* A parked acks=all request, in the request's arena. */
+struct produce_wait {
+	struct request *req;
+	struct produce_response *resp;
+	int pending; /* partitions still waiting for their sync; reactor thread only */
+};
+
+/* One partition's pending sync. err is written on the flusher thread before
+ * reactor_post, which orders it before the reactor reads it. */
+struct produce_wait_partition {
+	struct produce_wait *wait;
+	struct produce_response_partition_produce_response *presp;
+	int err;
+};
+
+static struct kstr arena_kstr(struct arena *arena, const char *msg)
+{
+	size_t len = strlen(msg);
+	return (struct kstr){.ptr = arena_strndup(arena, msg, len), .len = (int32_t)len};
+}
+
+static void produce_partition_error(struct request *req, struct produce_response_partition_produce_response *presp,
+				    int16_t code, const char *msg)
+{
+	presp->error_code = code;
+	presp->base_offset = -1;
+	if (msg)
+		presp->error_message = arena_kstr(req->arena, msg);
+}
+
+/* Validates and appends one partition's records; fills presp. Returns the
+ * partition to wait on for acks=all with *end_offset set past the last
+ * appended record, or NULL. */
+static struct log_partition *produce_partition(struct request *req, struct meta_topic *topic,
+					       const struct produce_request_partition_produce_data *pdata,
+					       struct produce_response_partition_produce_response *presp,
+					       int64_t *end_offset)
+{
+	char errmsg[ERRMSG_SIZE];
+	presp->index = pdata->index;
+	if (!topic || pdata->index < 0 || pdata->index >= topic->partition_count) {
+		produce_partition_error(req, presp, KERR_UNKNOWN_TOPIC_OR_PARTITION, NULL);
+		return NULL;
+	}
+	const struct krecords *records = &pdata->records;
+	if (records->len <= 0) {
+		produce_partition_error(req, presp, KERR_CORRUPT_MESSAGE, "Produce request has no record batches");
+		return NULL;
+	}
+	struct records_info info;
+	int rc = records_validate(records->ptr, (size_t)records->len, topic->log_config.max_message_bytes, &info,
+				  errmsg);
+	if (rc == -EPROTONOSUPPORT) {
+		snprintf(errmsg, sizeof(errmsg),
+			 "Produce requests with version %d are only allowed to contain record batches with magic version 2",
+			 req->api_version);
+		produce_partition_error(req, presp, KERR_INVALID_RECORD, errmsg);
+		return NULL;
+	}
+	if (rc < 0) {
+		log_debug("produce", "%s-%d from %s: %s", topic->name, pdata->index, req->peer, errmsg);
+		produce_partition_error(req, presp, kafka_error_from_err(rc), errmsg);
+		return NULL;
+	}
+	struct log_partition *part = topic->partitions[pdata->index];
+	struct log_append_result res;
+	rc = log_partition_append(part, records->ptr, (size_t)records->len, info.record_count, clock_wall_ms(), &res);
+	if (rc < 0) {
+		log_error("produce", "append to %s-%d failed: %s", topic->name, pdata->index, strerror(-rc));
+		produce_partition_error(req, presp, kafka_error_from_err(rc), strerror(-rc));
+		return NULL;
+	}
+	presp->error_code = KERR_NONE;
+	presp->base_offset = res.base_offset;
+	presp->log_append_time_ms = res.log_append_time;
+	presp->log_start_offset = res.log_start_offset;
+	*end_offset = res.last_offset + 1;
+	return part;
+}
+
+static void produce_finish(struct produce_wait *wait)
+{
+	kafka_respond(wait->req, wait->resp);
+	request_complete(wait->req);
+}
+
+/* Reactor thread: one partition of a parked acks=all request is durable. */
+static void produce_partition_synced(void *arg)
+{
+	struct produce_wait_partition *wp = arg;
+	if (wp->err < 0) {
+		wp->presp->error_code = kafka_error_from_err(wp->err);
+		wp->presp->base_offset = -1;
+	}
+	if (--wp->wait->pending == 0)
+		produce_finish(wp->wait);
+}
+
+/* Flusher thread. */
+static void produce_flush_done(void *arg, int err)
+{
+	struct produce_wait_partition *wp = arg;
+	wp->err = err;
+	reactor_post(wp->wait->req->reactor, produce_partition_synced, wp);
+}
+
+enum handler_result kafka_handle_produce(struct request *req)
+{
+	struct produce_request *preq = kafka_decode_request(req);
+	if (!preq)
+		return HANDLER_DONE;
+
+	struct produce_response *resp = arena_alloc(req->arena, sizeof(*resp));
+	produce_response_init(resp);
+	bool acks_valid = preq->acks == 0 || preq->acks == 1 || preq->acks == -1;
+	struct produce_wait *wait = arena_alloc(req->arena, sizeof(*wait));
+	wait->req = req;
+	wait->resp = resp;
+	/* Held at 1 while appending so callbacks cannot finish the request early. */
+	wait->pending = 1;
+	bool appended = false;
+
+	resp->responses_count = preq->topic_data_count > 0 ? preq->topic_data_count : 0;
+	resp->responses = arena_alloc(req->arena, sizeof(*resp->responses) * (size_t)resp->responses_count);
+	for (int32_t t = 0; t < resp->responses_count; t++) {
+		const struct produce_request_topic_produce_data *tdata = &preq->topic_data[t];
+		struct produce_response_topic_produce_response *tresp = &resp->responses[t];
+		produce_response_topic_produce_response_init(tresp);
+		tresp->name = tdata->name;
+		tresp->partition_responses_count = tdata->partition_data_count > 0 ? tdata->partition_data_count : 0;
+		tresp->partition_responses = arena_alloc(req->arena, sizeof(*tresp->partition_responses) *
+									     (size_t)tresp->partition_responses_count);
+		char *name = arena_strndup(req->arena, tdata->name.ptr, tdata->name.len > 0 ? (size_t)tdata->name.len : 0);
+		struct meta_topic *topic = tdata->name.len > 0 ? meta_topic_get(req->broker->topics, name) : NULL;
+		for (int32_t p = 0; p < tresp->partition_responses_count; p++) {
+			struct produce_response_partition_produce_response *presp = &tresp->partition_responses[p];
+			produce_response_partition_produce_response_init(presp);
+			if (!acks_valid) {
+				presp->index = tdata->partition_data[p].index;
+				produce_partition_error(req, presp, KERR_INVALID_REQUIRED_ACKS, NULL);
+				continue;
+			}
+			int64_t end_offset;
+			struct log_partition *part =
+				produce_partition(req, topic, &tdata->partition_data[p], presp, &end_offset);
+			if (!part)
+				continue;
+			appended = true;
+			if (preq->acks == -1) {
+				struct produce_wait_partition *wp = arena_alloc(req->arena, sizeof(*wp));
+				wp->wait = wait;
+				wp->presp = presp;
+				wait->pending++;
+				log_flusher_wait(req->broker->flusher, part, end_offset, produce_flush_done, wp);
+			}
+		}
+		meta_topic_put(req->broker->topics, topic);
+	}
+	if (appended)
+		kafka_fetch_wait_notify(req->broker);
+
+	if (preq->acks == 0) {
+		kafka_respond_none(req);
+		return HANDLER_DONE;
+	}
+	if (--wait->pending == 0) {
+		kafka_respond(req, resp);
+		return HANDLER_DONE;
+	}
+	return HANDLER_PARKED;
+}
