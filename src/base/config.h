@@ -38,4 +38,13 @@ int config_list(const struct config *cfg, const char **keys, const char **values
  * out (size out_size); returns false if name is not a KAFKA_ variable. */
 bool config_env_to_key(const char *name, char *out, size_t out_size);
 
+/* True if key was given explicitly (file, environment or --set) rather than
+ * being a default or derived from another key: the start-up log lists these. */
+bool config_is_set(const struct config *cfg, const char *key);
+/* True if Samsa knows key (type-checked, has a default); unknown keys are
+ * kept as given, and the caller logs them once. */
+bool config_is_known(const char *key);
+/* True for keys whose values must not be logged (passwords, secrets, keys). */
+bool config_is_sensitive(const char *key);
+
 #endif

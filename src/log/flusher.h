@@ -11,11 +11,18 @@ struct log_partition;
 
 /* Called on the flusher thread once everything up to the awaited offset is
  * durable (err 0), or the sync failed (err = -errno). Must not block: post
- * the result to the reactor that owns the request. */
+ * the result to the reactor that owns the request. Must not close or delete a
+ * partition either (that waits for the flusher's current round).
+ * Other errors: -ENOENT when the partition was closed before the offset was
+ * synced or was deleted, -SAMSA_ERANGE when end_offset was never appended,
+ * -ESHUTDOWN for a wait queued after log_flusher_stop() began. A failed
+ * fdatasync is sticky: every later wait on that partition gets the error. */
 typedef void (*log_flush_cb)(void *arg, int err);
 
 struct log_flusher *log_flusher_start(void);
-/* Syncs what is pending, runs outstanding callbacks, joins the thread. */
+/* Syncs what is pending, runs outstanding callbacks, joins the thread.
+ * Close every partition opened with this flusher first: a partition keeps a
+ * plain pointer to it (log_partition_close detaches from it). */
 void log_flusher_stop(struct log_flusher *flusher);
 
 /* Asks for part to be durable up to end_offset (exclusive) and cb(arg, err)
@@ -25,7 +32,9 @@ void log_flusher_wait(struct log_flusher *flusher, struct log_partition *part, i
 		      log_flush_cb cb, void *arg);
 
 /* Marks part dirty so the flusher syncs it soon without anyone waiting
- * (flush.messages / flush.ms policies). */
+ * (flush.messages / flush.ms policies). log_partition_append() kicks by
+ * itself when the partition's flush.messages count is reached, and, with
+ * flush.ms set, arms a kick flush.ms after an append when none is armed. */
 void log_flusher_kick(struct log_flusher *flusher, struct log_partition *part);
 
 #endif

@@ -47,10 +47,14 @@ struct log_partition;
 int log_partition_open(const char *dir, const struct log_config *cfg, struct log_flusher *flusher,
 		       struct log_partition **out, char errmsg[ERRMSG_SIZE]);
 
-/* Closes files (after a final sync) and frees. */
+/* Closes files (after a final sync and a recovery-point write, so the next
+ * open reads nothing back) and frees. Waits queued on the flusher for this
+ * partition are answered before it returns: 0 if the final sync covered them,
+ * else an error. Callers must not use part concurrently with this. */
 void log_partition_close(struct log_partition *part);
 
-/* Closes and removes the directory and everything in it. */
+/* Closes and removes the directory and everything in it (pending flusher
+ * waits get -ENOENT). Returns 0 or -errno; part is freed either way. */
 int log_partition_delete(struct log_partition *part);
 
 void log_partition_set_config(struct log_partition *part, const struct log_config *cfg);
@@ -70,9 +74,23 @@ struct log_append_result {
  * indexes and advances the log end offset. The bytes are in the page cache on
  * return (acks=1 durability); call log_flusher_wait() for acks=all.
  * Returns 0, or -errno when the write failed (nothing is visible then: a
- * partial write is truncated away). */
+ * partial write is truncated away), -EINVAL when batches are not whole v2
+ * batches or their offset count differs from record_count (pass -1 to skip
+ * that check), or the sticky error of an earlier failed sync/truncate.
+ * One pwrite per call; no fsync. res may be NULL. */
 int log_partition_append(struct log_partition *part, uint8_t *batches, size_t len,
 			 int32_t record_count, int64_t now_ms, struct log_append_result *res);
+
+/* Makes everything appended so far durable now, on the calling thread
+ * (directory entries of new segments, rolled segments, then the active one)
+ * and advances the flushed offset. The flusher uses the same path; this is for
+ * callers that must sync synchronously (tests, tools). Returns 0 or -errno; a
+ * failed sync is sticky: the partition refuses appends and syncs afterwards,
+ * since the kernel may have dropped the dirty pages. */
+int log_partition_sync(struct log_partition *part);
+
+/* The partition's directory (owned by the partition). */
+const char *log_partition_dir(struct log_partition *part);
 
 /* Offsets. The high watermark is the log end offset on a single node. */
 int64_t log_partition_start_offset(struct log_partition *part);
@@ -94,7 +112,10 @@ struct log_read_result {
  * max_bytes (KIP-74), unless strict_max is set, which gives len 0 then. Stops at
  * the end of a segment (the next read continues in the next one). offset ==
  * end offset gives len 0. Returns 0, or -SAMSA_ERANGE when offset is below the
- * log start offset or above the end offset. */
+ * log start offset or above the end offset (res->log_start_offset and
+ * high_watermark are filled in either case), -SAMSA_ECORRUPT if a stored batch
+ * header cannot be read, or -errno from pread. Never returns bytes past what
+ * had been completely written when the call started. */
 int log_partition_read(struct log_partition *part, int64_t offset, int32_t max_bytes,
 		       bool strict_max, struct log_read_result *res);
 

@@ -54,7 +54,7 @@ bool meta_topic_name_valid(const char *name, char errmsg[ERRMSG_SIZE])
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
 		      c == '_' || c == '-')) {
 			err_printf(errmsg,
-				   "Topic name \"%s\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'",
+				   "Topic name \"%.120s\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'",
 				   name);
 			return false;
 		}

@@ -1,0 +1,34 @@
+/* Every API this broker serves: one row per API, in api key order.
+ *
+ *   X(api_key, handler, our min version, our max version)
+ *
+ * Adding an API is one line here plus `enum handler_result
+ * kafka_handle_<api>(struct request *req)` in src/kafka/<api>.c. The rows
+ * expand to the handler prototypes below and to the dispatch table in
+ * kafka/dispatch.c; ApiVersions advertises exactly these ranges. Versions are
+ * ours, not the schema's: list only versions the handler really implements. */
+#ifndef SAMSA_KAFKA_HANDLERS_H
+#define SAMSA_KAFKA_HANDLERS_H
+
+#include "kafka/request.h"
+#include "proto/gen/api_table.h"
+
+#define KAFKA_HANDLERS(X) \
+	X(PROTO_API_PRODUCE, kafka_handle_produce, 3, 11) \
+	X(PROTO_API_FETCH, kafka_handle_fetch, 4, 17) \
+	X(PROTO_API_LIST_OFFSETS, kafka_handle_list_offsets, 0, 10) \
+	X(PROTO_API_METADATA, kafka_handle_metadata, 0, 12) \
+	X(PROTO_API_API_VERSIONS, kafka_handle_api_versions, 0, 4) \
+	X(PROTO_API_CREATE_TOPICS, kafka_handle_create_topics, 0, 7) \
+	X(PROTO_API_DELETE_TOPICS, kafka_handle_delete_topics, 0, 6) \
+	/* end of rows: each row ends with a backslash */
+
+#define KAFKA_HANDLER_PROTOTYPE(key, fn, min, max) enum handler_result fn(struct request *req);
+KAFKA_HANDLERS(KAFKA_HANDLER_PROTOTYPE)
+#undef KAFKA_HANDLER_PROTOTYPE
+
+/* Not a row: dispatch answers an ApiVersions at a version we do not serve
+ * with this (a v0 response with UNSUPPORTED_VERSION and our table). */
+enum handler_result kafka_api_versions_unsupported(struct request *req);
+
+#endif

@@ -1,0 +1,630 @@
+/* A partition's log: the segment list, the append path, rolling, syncing and
+ * the lifetime (open, close, delete). Reads live in read.c, recovery in
+ * recovery.c, group commit in flusher.c.
+ *
+ * The append path is the produce hot path, so it does as little as possible:
+ * under append_mu (writers only) it patches baseOffset in every batch header
+ * (and, for LogAppendTime topics, maxTimestamp + CRC) and issues one pwrite
+ * for the whole contiguous set; then it takes part->mu (what readers lock)
+ * just long enough to push index entries into in-memory arrays and publish
+ * the new size and end offset. No fsync, no allocation beyond amortized array
+ * growth, and readers never wait for a write. A failed or short write is cut
+ * off with ftruncate so nothing partial is ever visible: readers only see
+ * bytes below seg->size, which advances after the write returned.
+ *
+ * Durability belongs to log_partition_sync_internal(), which the flusher
+ * thread calls: directory (for new segment files), sealed segments not yet
+ * synced, then the active segment, and only then the flushed offset moves. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "log/log_int.h"
+
+void log_config_defaults(struct log_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->segment_bytes = 1073741824;
+	cfg->segment_ms = 604800000;
+	cfg->retention_ms = 604800000;
+	cfg->retention_bytes = -1;
+	cfg->max_message_bytes = 1048588;
+	cfg->index_interval_bytes = 4096;
+	cfg->segment_index_bytes = 10485760;
+	cfg->flush_messages = INT64_MAX;
+	cfg->flush_ms = INT64_MAX;
+	cfg->timestamp_log_append = false;
+}
+
+int log_partition_find_segment(struct log_partition *part, int64_t offset)
+{
+	int lo = 0, hi = part->nsegs - 1, found = 0;
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (part->segs[mid]->base_offset <= offset) {
+			found = mid;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	return found;
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+static int mkdir_p(const char *dir, bool *created)
+{
+	*created = false;
+	if (mkdir(dir, 0755) == 0) {
+		*created = true;
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	char *copy = xstrdup(dir);
+	char *slash = strrchr(copy, '/');
+	int rc = 0;
+	if (slash && slash != copy) {
+		*slash = '\0';
+		bool parent_created;
+		rc = mkdir_p(copy, &parent_created);
+	}
+	free(copy);
+	if (rc)
+		return rc;
+	if (mkdir(dir, 0755) == 0) {
+		*created = true;
+		return 0;
+	}
+	return errno == EEXIST ? 0 : -errno;
+}
+
+static int fsync_parent(const char *dir)
+{
+	char *copy = xstrdup(dir);
+	char *slash = strrchr(copy, '/');
+	const char *parent = ".";
+	if (slash == copy)
+		parent = "/";
+	else if (slash) {
+		*slash = '\0';
+		parent = copy;
+	}
+	int rc = 0;
+	int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return rc;
+}
+
+static void log_partition_free(struct log_partition *part)
+{
+	for (int i = 0; i < part->nsegs; i++)
+		log_segment_free(part->segs[i]);
+	free(part->segs);
+	if (part->dir_fd >= 0)
+		close(part->dir_fd); /* also drops the flock */
+	pthread_mutex_destroy(&part->mu);
+	pthread_mutex_destroy(&part->append_mu);
+	pthread_mutex_destroy(&part->sync_mu);
+	free(part->dir);
+	free(part);
+}
+
+int log_partition_open(const char *dir, const struct log_config *cfg, struct log_flusher *flusher,
+		       struct log_partition **out, char errmsg[ERRMSG_SIZE])
+{
+	*out = NULL;
+	bool created;
+	int rc = mkdir_p(dir, &created);
+	if (rc) {
+		err_printf(errmsg, "create partition directory %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	if (created && (rc = fsync_parent(dir)) != 0) {
+		err_printf(errmsg, "fsync parent of %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+
+	struct log_partition *part = xcalloc(1, sizeof(*part));
+	pthread_mutex_init(&part->mu, NULL);
+	pthread_mutex_init(&part->append_mu, NULL);
+	pthread_mutex_init(&part->sync_mu, NULL);
+	part->dir = xstrdup(dir);
+	if (cfg)
+		part->cfg = *cfg;
+	else
+		log_config_defaults(&part->cfg);
+	part->flusher = flusher;
+	atomic_init(&part->timed_kick, false);
+	log_flusher_part_init(part);
+	part->checkpoint_mono_ms = clock_mono_ms();
+
+	part->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (part->dir_fd < 0) {
+		rc = -errno;
+		err_printf(errmsg, "open partition directory %s: %s", dir, strerror(errno));
+		log_partition_free(part);
+		return rc;
+	}
+	/* One owner per directory, in this process or another. */
+	if (flock(part->dir_fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		err_printf(errmsg, "partition directory %s is in use: %s", dir, strerror(-rc));
+		log_partition_free(part);
+		return rc;
+	}
+
+	bool repaired = false;
+	rc = log_recover(part, &repaired, errmsg);
+	if (rc) {
+		log_partition_free(part);
+		return rc;
+	}
+	if (repaired) {
+		/* Files were truncated or removed: make that and the recovery point
+		 * durable now, so a crash cannot resurrect what was dropped. */
+		rc = log_partition_sync_internal(part, true);
+		if (rc) {
+			err_printf(errmsg, "sync %s after recovery: %s", dir, strerror(-rc));
+			log_partition_free(part);
+			return rc;
+		}
+	}
+	*out = part;
+	return 0;
+}
+
+static void log_partition_finish_waits(struct log_flush_wait *waits, size_t n, int err,
+				       int64_t flushed)
+{
+	for (size_t i = 0; i < n; i++) {
+		int e = err;
+		if (!e && waits[i].end_offset > flushed)
+			e = -ENOENT;
+		waits[i].cb(waits[i].arg, e);
+	}
+	free(waits);
+}
+
+void log_partition_close(struct log_partition *part)
+{
+	if (!part)
+		return;
+	struct log_flush_wait *waits = NULL;
+	size_t nwaits = 0;
+	if (part->flusher)
+		log_flusher_detach(part->flusher, part, &waits, &nwaits);
+
+	pthread_mutex_lock(&part->append_mu);
+	pthread_mutex_lock(&part->mu);
+	log_segment_finish_time_index(part->segs[part->nsegs - 1]);
+	pthread_mutex_unlock(&part->mu);
+	pthread_mutex_unlock(&part->append_mu);
+
+	int rc = log_partition_sync_internal(part, true);
+	if (rc)
+		log_error(LOG_MODULE, "%s: final sync failed: %s", part->dir, strerror(-rc));
+	log_partition_finish_waits(waits, nwaits, rc, atomic_load(&part->flushed_offset));
+	log_partition_free(part);
+}
+
+static int remove_tree_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			continue;
+		if (errno == EISDIR || errno == EPERM) {
+			int r = remove_tree_at(fd, de->d_name);
+			if (!r && unlinkat(fd, de->d_name, AT_REMOVEDIR) < 0)
+				r = -errno;
+			if (r && !rc)
+				rc = r;
+		} else if (errno != ENOENT && !rc) {
+			rc = -errno;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+int log_partition_delete(struct log_partition *part)
+{
+	struct log_flush_wait *waits = NULL;
+	size_t nwaits = 0;
+	if (part->flusher)
+		log_flusher_detach(part->flusher, part, &waits, &nwaits);
+	log_partition_finish_waits(waits, nwaits, -ENOENT, 0);
+
+	char *dir = xstrdup(part->dir);
+	int rc = remove_tree_at(AT_FDCWD, dir);
+	if (!rc && rmdir(dir) < 0)
+		rc = -errno;
+	log_partition_free(part);
+	if (!rc)
+		rc = fsync_parent(dir);
+	if (rc)
+		log_error(LOG_MODULE, "delete %s: %s", dir, strerror(-rc));
+	else
+		log_info(LOG_MODULE, "deleted partition directory %s", dir);
+	free(dir);
+	return rc;
+}
+
+void log_partition_set_config(struct log_partition *part, const struct log_config *cfg)
+{
+	pthread_mutex_lock(&part->append_mu);
+	part->cfg = *cfg;
+	pthread_mutex_unlock(&part->append_mu);
+}
+
+/* ---------------------------------------------------------------- offsets */
+
+int64_t log_partition_start_offset(struct log_partition *part)
+{
+	return atomic_load_explicit(&part->start_offset, memory_order_acquire);
+}
+
+int64_t log_partition_end_offset(struct log_partition *part)
+{
+	return atomic_load_explicit(&part->end_offset, memory_order_acquire);
+}
+
+int64_t log_partition_flushed_offset(struct log_partition *part)
+{
+	return atomic_load_explicit(&part->flushed_offset, memory_order_acquire);
+}
+
+const char *log_partition_dir(struct log_partition *part)
+{
+	return part->dir;
+}
+
+/* ----------------------------------------------------------------- append */
+
+/* Rolls to a new active segment at the end offset. append_mu held. The files
+ * are created and the old segment's indexes written without part->mu, so
+ * readers are only held up for the pointer swap. */
+static int log_partition_roll(struct log_partition *part)
+{
+	struct log_segment *old = part->segs[part->nsegs - 1];
+	int64_t base = atomic_load_explicit(&part->end_offset, memory_order_relaxed);
+	char errmsg[ERRMSG_SIZE];
+	struct log_segment *seg;
+	int rc = log_segment_create(part->dir, base, &seg, errmsg);
+	if (rc) {
+		log_error(LOG_MODULE, "%s: roll failed: %s", part->dir, errmsg);
+		return rc;
+	}
+	pthread_mutex_lock(&part->mu);
+	log_segment_finish_time_index(old);
+	pthread_mutex_unlock(&part->mu);
+	rc = log_segment_write_indexes(old); /* reads the arrays: append_mu suffices */
+	if (rc)
+		log_warn(LOG_MODULE, "%s: writing indexes of segment %020" PRId64 ": %s", part->dir,
+			 old->base_offset, strerror(-rc));
+
+	pthread_mutex_lock(&part->mu);
+	old->sealed = true;
+	if (!rc) {
+		/* Sealed indexes are read from their files (mmap) from now on. */
+		log_index_unload(&old->oidx);
+		log_index_unload(&old->tidx);
+	}
+	if (part->nsegs == part->segs_cap) {
+		part->segs_cap = part->segs_cap ? part->segs_cap * 2 : 8;
+		part->segs = xrealloc(part->segs, (size_t)part->segs_cap * sizeof(*part->segs));
+	}
+	part->segs[part->nsegs++] = seg;
+	pthread_mutex_unlock(&part->mu);
+	part->dir_dirty = true; /* the next sync fsyncs the directory first */
+	log_debug(LOG_MODULE, "%s: rolled to segment %020" PRId64, part->dir, base);
+	return 0;
+}
+
+static bool log_partition_should_roll(struct log_partition *part, struct log_segment *seg,
+				      size_t len, int64_t offsets, int64_t now_ms)
+{
+	if (seg->size == 0)
+		return false;
+	int64_t limit = part->cfg.segment_bytes;
+	if (limit <= 0 || limit > LOG_SEGMENT_MAX_BYTES)
+		limit = LOG_SEGMENT_MAX_BYTES;
+	if (seg->size + (int64_t)len > limit)
+		return true;
+	if (seg->size + (int64_t)len > UINT32_MAX)
+		return true;
+	if (part->cfg.segment_ms > 0 && seg->first_append_ms >= 0 &&
+	    now_ms - seg->first_append_ms > part->cfg.segment_ms)
+		return true;
+	int64_t max_entries = part->cfg.segment_index_bytes / LOG_OFFSET_ENTRY_SIZE;
+	if (max_entries > 0 && (int64_t)seg->oidx.count >= max_entries)
+		return true;
+	int64_t end = atomic_load_explicit(&part->end_offset, memory_order_relaxed);
+	if (end + offsets - 1 - seg->base_offset > INT32_MAX)
+		return true;
+	return false;
+}
+
+static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t off)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -ENOSPC;
+		p += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+/* Upper bound for a flush.ms delay, so deadlines never overflow. */
+#define LOG_FLUSH_MS_MAX (365LL * 24 * 3600 * 1000)
+
+int log_partition_append(struct log_partition *part, uint8_t *batches, size_t len,
+			 int32_t record_count, int64_t now_ms, struct log_append_result *res)
+{
+	/* Walk the headers first (no lock needed): the set must be whole batches
+	 * and its offset count must match record_count. */
+	int64_t offsets = 0;
+	for (size_t p = 0; p < len;) {
+		if (len - p < RECORDS_BATCH_HEADER_SIZE)
+			return -EINVAL;
+		int64_t total = (int64_t)(int32_t)log_be32(batches + p + LOG_BATCH_LENGTH_AT) +
+				RECORDS_LOG_OVERHEAD;
+		int32_t lod = (int32_t)log_be32(batches + p + LOG_BATCH_LAST_DELTA_AT);
+		if (total < RECORDS_BATCH_HEADER_SIZE || (uint64_t)total > len - p || lod < 0)
+			return -EINVAL;
+		offsets += (int64_t)lod + 1;
+		p += (size_t)total;
+	}
+	if (len == 0 || (record_count >= 0 && offsets != record_count))
+		return -EINVAL;
+
+	/* append_mu serializes writers; part->mu is taken only to publish, so
+	 * readers never wait for the write itself. */
+	pthread_mutex_lock(&part->append_mu);
+	int rc = part->io_error;
+	if (rc)
+		goto out;
+	struct log_segment *seg = part->segs[part->nsegs - 1];
+	if (log_partition_should_roll(part, seg, len, offsets, now_ms)) {
+		rc = log_partition_roll(part);
+		if (rc)
+			goto out;
+		seg = part->segs[part->nsegs - 1];
+	}
+
+	const bool lat = part->cfg.timestamp_log_append;
+	const int64_t base = atomic_load_explicit(&part->end_offset, memory_order_relaxed);
+	const int64_t pos = seg->size;
+	int64_t off = base;
+	for (size_t p = 0; p < len;) {
+		uint8_t *b = batches + p;
+		int64_t total = (int64_t)(int32_t)log_be32(b + LOG_BATCH_LENGTH_AT) +
+				RECORDS_LOG_OVERHEAD;
+		log_put_be64(b, (uint64_t)off);
+		if (lat) {
+			b[LOG_BATCH_ATTR_AT + 1] |= RECORDS_ATTR_TIMESTAMP_TYPE;
+			log_put_be64(b + LOG_BATCH_MAX_TS_AT, (uint64_t)now_ms);
+			log_put_be32(b + LOG_BATCH_CRC_AT,
+				     crc32c(0, b + LOG_BATCH_ATTR_AT, (size_t)total - LOG_BATCH_ATTR_AT));
+		}
+		off += (int32_t)log_be32(b + LOG_BATCH_LAST_DELTA_AT) + 1;
+		p += (size_t)total;
+	}
+
+	rc = pwrite_all(seg->log->fd, batches, len, (off_t)pos);
+	if (rc) {
+		/* Cut off whatever part of it landed; nothing partial stays. */
+		if (ftruncate(seg->log->fd, (off_t)pos) < 0) {
+			part->io_error = -errno;
+			log_error(LOG_MODULE, "%s: append failed (%s) and truncating back failed (%s); "
+				  "partition is read-only until restart", part->dir, strerror(-rc),
+				  strerror(errno));
+		} else {
+			log_warn(LOG_MODULE, "%s: append of %zu bytes failed: %s", part->dir, len,
+				 strerror(-rc));
+		}
+		goto out;
+	}
+
+	/* Publish: index entries, size, end offset. */
+	const int32_t interval = part->cfg.index_interval_bytes;
+	pthread_mutex_lock(&part->mu);
+	for (size_t p = 0; p < len;) {
+		const uint8_t *b = batches + p;
+		int64_t total = (int64_t)(int32_t)log_be32(b + LOG_BATCH_LENGTH_AT) +
+				RECORDS_LOG_OVERHEAD;
+		int64_t last = (int64_t)log_be64(b) + (int32_t)log_be32(b + LOG_BATCH_LAST_DELTA_AT);
+		log_segment_track_batch(seg, pos + (int64_t)p, last,
+					(int64_t)log_be64(b + LOG_BATCH_MAX_TS_AT), total, interval);
+		p += (size_t)total;
+	}
+	seg->size = pos + (int64_t)len;
+	seg->end_offset = off;
+	if (seg->first_append_ms < 0)
+		seg->first_append_ms = now_ms;
+	atomic_store_explicit(&part->end_offset, off, memory_order_release);
+	pthread_mutex_unlock(&part->mu);
+
+	if (res) {
+		res->base_offset = base;
+		res->last_offset = off - 1;
+		res->log_append_time = lat ? now_ms : -1;
+		res->log_start_offset = atomic_load_explicit(&part->start_offset,
+							     memory_order_relaxed);
+	}
+
+	bool kick = false, kick_timed = false;
+	int64_t flush_ms = part->cfg.flush_ms;
+	if (part->flusher) {
+		part->msgs_since_kick += offsets;
+		if (part->cfg.flush_messages > 0 && part->msgs_since_kick >= part->cfg.flush_messages) {
+			part->msgs_since_kick = 0;
+			kick = true;
+		}
+		if (flush_ms >= 0 && flush_ms < INT64_MAX &&
+		    !atomic_exchange_explicit(&part->timed_kick, true, memory_order_acq_rel))
+			kick_timed = true;
+	}
+	pthread_mutex_unlock(&part->append_mu);
+	if (kick)
+		log_flusher_kick(part->flusher, part);
+	if (kick_timed)
+		log_flusher_kick_after(part->flusher, part,
+				       flush_ms < LOG_FLUSH_MS_MAX ? flush_ms : LOG_FLUSH_MS_MAX);
+	return 0;
+out:
+	pthread_mutex_unlock(&part->append_mu);
+	return rc;
+}
+
+/* ------------------------------------------------------------------- sync */
+
+struct sync_item {
+	int64_t base;
+	struct file_ref *files[3];
+};
+
+int log_partition_sync(struct log_partition *part)
+{
+	return log_partition_sync_internal(part, false);
+}
+
+int log_partition_sync_internal(struct log_partition *part, bool force_checkpoint)
+{
+	pthread_mutex_lock(&part->sync_mu);
+	/* Snapshot under append_mu: segment list and sizes are stable, and the
+	 * active index arrays can be read to write them out. */
+	pthread_mutex_lock(&part->append_mu);
+	int rc = part->io_error;
+	if (rc) {
+		pthread_mutex_unlock(&part->append_mu);
+		pthread_mutex_unlock(&part->sync_mu);
+		return rc;
+	}
+	struct log_segment *active = part->segs[part->nsegs - 1];
+	int wrc = log_segment_write_indexes(active);
+	if (wrc)
+		log_warn(LOG_MODULE, "%s: writing active indexes: %s", part->dir, strerror(-wrc));
+	struct log_checkpoint cp = {
+		.offset = atomic_load_explicit(&part->end_offset, memory_order_relaxed),
+		.segment_base = active->base_offset,
+		.position = active->size,
+		.max_ts = active->max_ts,
+		.max_ts_offset = active->max_ts_offset,
+	};
+	struct file_ref *active_log = file_ref_get(active->log);
+	struct sync_item *items = NULL;
+	int nitems = 0;
+	for (int i = 0; i < part->nsegs - 1; i++) {
+		struct log_segment *seg = part->segs[i];
+		if (seg->synced)
+			continue;
+		if (!nitems)
+			items = xmalloc((size_t)(part->nsegs - 1 - i) * sizeof(*items));
+		struct sync_item *it = &items[nitems++];
+		it->base = seg->base_offset;
+		it->files[0] = file_ref_get(seg->log);
+		it->files[1] = seg->idx_file ? file_ref_get(seg->idx_file) : NULL;
+		it->files[2] = seg->tidx_file ? file_ref_get(seg->tidx_file) : NULL;
+	}
+	bool dir_sync = part->dir_dirty;
+	part->dir_dirty = false;
+	pthread_mutex_unlock(&part->append_mu);
+
+	bool nothing = !dir_sync && !nitems &&
+		       cp.offset <= atomic_load_explicit(&part->flushed_offset, memory_order_relaxed);
+	if (!nothing) {
+		if (dir_sync && fsync(part->dir_fd) < 0)
+			rc = -errno;
+		for (int i = 0; i < nitems && !rc; i++)
+			for (int k = 0; k < 3 && !rc; k++)
+				if (items[i].files[k] && fdatasync(items[i].files[k]->fd) < 0)
+					rc = -errno;
+		if (!rc && fdatasync(active_log->fd) < 0)
+			rc = -errno;
+	}
+
+	pthread_mutex_lock(&part->append_mu);
+	if (rc) {
+		/* After a failed fsync the kernel may have dropped the dirty pages:
+		 * a retry could "succeed" without the data. Stop here for good. */
+		part->io_error = rc;
+		log_error(LOG_MODULE, "%s: sync failed: %s; partition is read-only until restart",
+			  part->dir, strerror(-rc));
+	} else {
+		for (int i = 0; i < nitems; i++) {
+			int s = log_partition_find_segment(part, items[i].base);
+			struct log_segment *seg = part->segs[s];
+			if (seg->base_offset != items[i].base || !seg->sealed)
+				continue;
+			seg->synced = true;
+			file_ref_put(seg->idx_file);
+			file_ref_put(seg->tidx_file);
+			seg->idx_file = seg->tidx_file = NULL;
+		}
+		if (cp.offset > atomic_load_explicit(&part->flushed_offset, memory_order_relaxed))
+			atomic_store_explicit(&part->flushed_offset, cp.offset, memory_order_release);
+	}
+	pthread_mutex_unlock(&part->append_mu);
+
+	for (int i = 0; i < nitems; i++)
+		for (int k = 0; k < 3; k++)
+			file_ref_put(items[i].files[k]);
+	free(items);
+	file_ref_put(active_log);
+
+	if (!rc) {
+		int64_t now = clock_mono_ms();
+		bool changed = memcmp(&cp, &part->checkpoint, sizeof(cp)) != 0;
+		if (changed && (force_checkpoint ||
+				now - part->checkpoint_mono_ms >= LOG_CHECKPOINT_INTERVAL_MS)) {
+			int crc = log_checkpoint_write(part->dir_fd, &cp);
+			if (crc) {
+				log_warn(LOG_MODULE, "%s: writing recovery point: %s", part->dir,
+					 strerror(-crc));
+			} else {
+				part->checkpoint = cp;
+				part->checkpoint_mono_ms = now;
+			}
+		}
+	}
+	pthread_mutex_unlock(&part->sync_mu);
+	return rc;
+}

@@ -1,0 +1,270 @@
+/* One segment: a .log file of record batches plus its .index and .timeindex,
+ * all named by the segment's base offset. The active (last) segment keeps its
+ * index entries in heap arrays and writes them out in bulk; a sealed segment's
+ * indexes are its files, mmapped when first searched. A segment's bytes below
+ * `size` never change once written, which is what lets readers pread them
+ * without the partition lock. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "log/log_int.h"
+
+void log_segment_path(char *buf, size_t n, const char *dir, int64_t base, const char *ext)
+{
+	snprintf(buf, n, "%s/%020" PRId64 ".%s", dir, base, ext);
+}
+
+static struct log_segment *log_segment_alloc(int64_t base)
+{
+	struct log_segment *seg = xcalloc(1, sizeof(*seg));
+	seg->base_offset = base;
+	seg->end_offset = base;
+	seg->max_ts = -1;
+	seg->max_ts_offset = -1;
+	seg->first_append_ms = -1;
+	log_index_init(&seg->oidx, LOG_OFFSET_ENTRY_SIZE);
+	log_index_init(&seg->tidx, LOG_TIME_ENTRY_SIZE);
+	return seg;
+}
+
+static int open_file(const char *dir, int64_t base, const char *ext, int flags,
+		     struct file_ref **out, char errmsg[ERRMSG_SIZE])
+{
+	char path[4096];
+	log_segment_path(path, sizeof(path), dir, base, ext);
+	int fd = open(path, flags | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int err = errno;
+		err_printf(errmsg, "open %.200s: %s", path, strerror(err));
+		return -err;
+	}
+	*out = file_ref_new(fd);
+	return 0;
+}
+
+int log_segment_create(const char *dir, int64_t base, struct log_segment **out,
+		       char errmsg[ERRMSG_SIZE])
+{
+	static const char *const exts[] = {"log", "index", "timeindex"};
+	struct log_segment *seg = log_segment_alloc(base);
+	struct file_ref **files[] = {&seg->log, &seg->idx_file, &seg->tidx_file};
+	for (int i = 0; i < 3; i++) {
+		int rc = open_file(dir, base, exts[i], O_RDWR | O_CREAT | O_TRUNC, files[i], errmsg);
+		if (rc) {
+			/* Leave no half-created segment behind. */
+			for (int j = 0; j < i; j++) {
+				char path[4096];
+				log_segment_path(path, sizeof(path), dir, base, exts[j]);
+				unlink(path);
+			}
+			log_segment_free(seg);
+			return rc;
+		}
+	}
+	seg->oidx.loaded = seg->tidx.loaded = true;
+	*out = seg;
+	return 0;
+}
+
+int log_segment_open(const char *dir, int64_t base, struct log_segment **out,
+		     char errmsg[ERRMSG_SIZE])
+{
+	struct log_segment *seg = log_segment_alloc(base);
+	int rc = open_file(dir, base, "log", O_RDWR, &seg->log, errmsg);
+	if (rc) {
+		log_segment_free(seg);
+		return rc;
+	}
+	struct stat st;
+	if (fstat(seg->log->fd, &st) < 0) {
+		rc = -errno;
+		err_printf(errmsg, "stat segment %020" PRId64 ".log: %s", base, strerror(errno));
+		log_segment_free(seg);
+		return rc;
+	}
+	seg->size = st.st_size;
+	*out = seg;
+	return 0;
+}
+
+void log_segment_free(struct log_segment *seg)
+{
+	if (!seg)
+		return;
+	file_ref_put(seg->log);
+	file_ref_put(seg->idx_file);
+	file_ref_put(seg->tidx_file);
+	log_index_fini(&seg->oidx);
+	log_index_fini(&seg->tidx);
+	free(seg);
+}
+
+static void log_segment_time_entry(struct log_segment *seg)
+{
+	struct log_index *tidx = &seg->tidx;
+	if (seg->max_ts < 0)
+		return;
+	if (tidx->count && log_time_index_ts(tidx, tidx->count - 1) >= seg->max_ts)
+		return;
+	log_time_index_push(tidx, seg->max_ts, (uint32_t)(seg->max_ts_offset - seg->base_offset));
+}
+
+void log_segment_track_batch(struct log_segment *seg, int64_t pos, int64_t last_offset,
+			     int64_t max_ts, int64_t batch_size, int32_t interval)
+{
+	if (max_ts > seg->max_ts) {
+		seg->max_ts = max_ts;
+		seg->max_ts_offset = last_offset;
+	}
+	if (seg->bytes_since_index > interval) {
+		log_offset_index_push(&seg->oidx, (uint32_t)(last_offset - seg->base_offset),
+				      (uint32_t)pos);
+		log_segment_time_entry(seg);
+		seg->bytes_since_index = 0;
+	}
+	seg->bytes_since_index += batch_size;
+}
+
+void log_segment_finish_time_index(struct log_segment *seg)
+{
+	if (!seg->tidx.loaded)
+		return;
+	log_segment_time_entry(seg);
+}
+
+int log_segment_write_indexes(struct log_segment *seg)
+{
+	int rc = 0;
+	if (seg->idx_file)
+		rc = log_index_write(&seg->oidx, seg->idx_file->fd);
+	if (!rc && seg->tidx_file)
+		rc = log_index_write(&seg->tidx, seg->tidx_file->fd);
+	return rc;
+}
+
+void log_segment_load_indexes(struct log_segment *seg, const char *dir)
+{
+	char path[4096];
+	if (!seg->oidx.loaded) {
+		log_segment_path(path, sizeof(path), dir, seg->base_offset, "index");
+		int rc = log_index_map(&seg->oidx, path);
+		if (rc)
+			log_warn(LOG_MODULE, "%s: cannot map offset index: %s (reads scan the segment)",
+				 path, strerror(-rc));
+	}
+	if (!seg->tidx.loaded) {
+		log_segment_path(path, sizeof(path), dir, seg->base_offset, "timeindex");
+		int rc = log_index_map(&seg->tidx, path);
+		if (rc)
+			log_warn(LOG_MODULE, "%s: cannot map time index: %s", path, strerror(-rc));
+	}
+}
+
+int64_t log_segment_lookup(struct log_segment *seg, const char *dir, int64_t offset)
+{
+	if (offset <= seg->base_offset)
+		return 0;
+	log_segment_load_indexes(seg, dir);
+	int64_t rel = offset - seg->base_offset;
+	if (rel > UINT32_MAX)
+		rel = UINT32_MAX;
+	ssize_t i = log_offset_index_floor(&seg->oidx, (uint32_t)rel);
+	if (i < 0)
+		return 0;
+	int64_t pos = log_offset_index_pos(&seg->oidx, (size_t)i);
+	return pos < seg->size ? pos : 0;
+}
+
+/* ------------------------------------------------------------------ scan */
+
+void log_scan_init(struct log_scan *scan, int fd, int64_t limit, uint8_t *buf, size_t cap)
+{
+	scan->fd = fd;
+	scan->limit = limit;
+	scan->buf = buf;
+	scan->cap = cap;
+	scan->buf_pos = 0;
+	scan->buf_len = 0;
+}
+
+const uint8_t *log_scan_get(struct log_scan *scan, int64_t pos, size_t n, int *err)
+{
+	if (pos < 0 || n > scan->cap || pos + (int64_t)n > scan->limit) {
+		*err = -SAMSA_ECORRUPT;
+		return NULL;
+	}
+	if (pos >= scan->buf_pos && pos + (int64_t)n <= scan->buf_pos + (int64_t)scan->buf_len)
+		return scan->buf + (pos - scan->buf_pos);
+	size_t want = scan->cap;
+	if ((int64_t)want > scan->limit - pos)
+		want = (size_t)(scan->limit - pos);
+	size_t got = 0;
+	while (got < want) {
+		ssize_t r = pread(scan->fd, scan->buf + got, want - got, (off_t)(pos + (int64_t)got));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			*err = -errno;
+			scan->buf_len = 0;
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	scan->buf_pos = pos;
+	scan->buf_len = got;
+	if (got < n) {
+		*err = -SAMSA_ECORRUPT; /* the file is shorter than we were told */
+		return NULL;
+	}
+	return scan->buf;
+}
+
+int log_segment_rebuild_indexes(struct log_segment *seg, int32_t interval,
+				char errmsg[ERRMSG_SIZE])
+{
+	log_index_unload(&seg->oidx);
+	log_index_unload(&seg->tidx);
+	seg->oidx.loaded = seg->tidx.loaded = true;
+	seg->max_ts = seg->max_ts_offset = -1;
+	seg->bytes_since_index = 0;
+	uint8_t buf[16384];
+	struct log_scan scan;
+	log_scan_init(&scan, seg->log->fd, seg->size, buf, sizeof(buf));
+	int64_t pos = 0;
+	int64_t end = seg->base_offset;
+	while (pos < seg->size) {
+		int err = 0;
+		const uint8_t *h = log_scan_get(&scan, pos, RECORDS_BATCH_HEADER_SIZE, &err);
+		if (!h) {
+			err_printf(errmsg, "segment %020" PRId64 ": unreadable batch header at %" PRId64,
+				   seg->base_offset, pos);
+			return err;
+		}
+		int64_t total = (int64_t)(int32_t)log_be32(h + LOG_BATCH_LENGTH_AT) +
+				RECORDS_LOG_OVERHEAD;
+		int64_t base = (int64_t)log_be64(h);
+		int64_t last = base + (int32_t)log_be32(h + LOG_BATCH_LAST_DELTA_AT);
+		if (total < RECORDS_BATCH_HEADER_SIZE || pos + total > seg->size ||
+		    base < seg->base_offset || last < base || last - seg->base_offset > UINT32_MAX) {
+			err_printf(errmsg, "segment %020" PRId64 ": bad batch header at %" PRId64,
+				   seg->base_offset, pos);
+			return -SAMSA_ECORRUPT;
+		}
+		log_segment_track_batch(seg, pos, last, (int64_t)log_be64(h + LOG_BATCH_MAX_TS_AT),
+					total, interval);
+		end = last + 1;
+		pos += total;
+	}
+	seg->end_offset = end;
+	return 0;
+}
