@@ -14,10 +14,11 @@
 #include "proto/gen/api_table.h"
 
 #define KAFKA_HANDLERS(X) \
-	X(PROTO_API_PRODUCE, kafka_handle_produce, 3, 11) \
+	X(PROTO_API_PRODUCE, kafka_handle_produce, 0, 11) \
 	X(PROTO_API_FETCH, kafka_handle_fetch, 4, 17) \
 	X(PROTO_API_LIST_OFFSETS, kafka_handle_list_offsets, 0, 10) \
 	X(PROTO_API_METADATA, kafka_handle_metadata, 0, 12) \
+	X(PROTO_API_FIND_COORDINATOR, kafka_handle_find_coordinator, 0, 6) \
 	X(PROTO_API_API_VERSIONS, kafka_handle_api_versions, 0, 4) \
 	X(PROTO_API_CREATE_TOPICS, kafka_handle_create_topics, 0, 7) \
 	X(PROTO_API_DELETE_TOPICS, kafka_handle_delete_topics, 0, 6) \
