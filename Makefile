@@ -25,7 +25,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 all: samsa
 
 samsa: $(BUILD)/samsa
-	@if [ "$(BUILD)" = build/release ]; then cp $(BUILD)/samsa samsa; fi
+	@if [ "$(BUILD)" = build/release ]; then cp $(BUILD)/samsa samsa.tmp && mv -f samsa.tmp samsa; fi
 
 $(BUILD)/samsa: $(CLI_OBJ) $(BUILD)/libsamsa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
