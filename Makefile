@@ -60,4 +60,4 @@ fuzz:
 clean:
 	rm -rf build samsa
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -422,11 +422,13 @@ int log_partition_append(struct log_partition *part, uint8_t *batches, size_t le
 	if (rc)
 		goto out;
 	struct log_segment *seg = part->segs[part->nsegs - 1];
+	bool rolled = false;
 	if (log_partition_should_roll(part, seg, len, offsets, now_ms)) {
 		rc = log_partition_roll(part);
 		if (rc)
 			goto out;
 		seg = part->segs[part->nsegs - 1];
+		rolled = true;
 	}
 
 	const bool lat = part->cfg.timestamp_log_append;
@@ -490,7 +492,10 @@ int log_partition_append(struct log_partition *part, uint8_t *batches, size_t le
 							     memory_order_relaxed);
 	}
 
-	bool kick = false, kick_timed = false;
+	/* A rolled segment is synced in the background right away (as Kafka
+	 * does), so the recovery point moves past it and a crash never makes
+	 * recovery rescan more than the active segment. */
+	bool kick = rolled, kick_timed = false;
 	int64_t flush_ms = part->cfg.flush_ms;
 	if (part->flusher) {
 		part->msgs_since_kick += offsets;
@@ -613,7 +618,9 @@ int log_partition_sync_internal(struct log_partition *part, bool force_checkpoin
 	if (!rc) {
 		int64_t now = clock_mono_ms();
 		bool changed = memcmp(&cp, &part->checkpoint, sizeof(cp)) != 0;
-		if (changed && (force_checkpoint ||
+		/* Always right after sealed segments became durable: that is when
+		 * the recovery point moves past a whole segment. */
+		if (changed && (force_checkpoint || nitems > 0 ||
 				now - part->checkpoint_mono_ms >= LOG_CHECKPOINT_INTERVAL_MS)) {
 			int crc = log_checkpoint_write(part->dir_fd, &cp);
 			if (crc) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -306,6 +307,53 @@ static void test_flush_policies(void **state)
 	tl_rmdir(dir);
 }
 
+/* A roll kicks the flusher: the sealed segment gets synced and the recovery
+ * point moves past it without anyone waiting (recovery after a crash then
+ * only rescans the active segment). */
+static void test_roll_advances_recovery_point(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir();
+	struct log_config cfg;
+	tl_config(&cfg, 4096);
+	struct log_flusher *fl = log_flusher_start();
+	struct log_partition *part = open_part(dir, &cfg, fl);
+	for (int i = 0; i < 40; i++)
+		append_one(part, 2);
+	assert_true(tl_count_files(dir, "log") >= 3);
+	char *cp = tl_path(dir, "recovery-point");
+	long long off = -1, base = -1;
+	int64_t t0 = clock_mono_ms();
+	int64_t want = 0; /* the active segment's base */
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		long long b;
+		if (sscanf(de->d_name, "%20lld.log", &b) == 1 && b > want)
+			want = b;
+	}
+	closedir(d);
+	while (clock_mono_ms() - t0 < 5000) {
+		FILE *f = fopen(cp, "r");
+		if (f) {
+			int v;
+			if (fscanf(f, "%d %lld %lld", &v, &off, &base) != 3)
+				off = -1;
+			fclose(f);
+		}
+		if (off >= want)
+			break;
+		usleep(1000);
+	}
+	assert_true(off >= want);
+	assert_true(base > 0);
+	assert_true(log_partition_flushed_offset(part) >= off);
+	free(cp);
+	log_partition_close(part);
+	log_flusher_stop(fl);
+	tl_rmdir(dir);
+}
+
 static void test_stop_drains(void **state)
 {
 	(void)state;
@@ -334,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_many_concurrent_waits),
 		cmocka_unit_test(test_close_with_pending_waits),
 		cmocka_unit_test(test_flush_policies),
+		cmocka_unit_test(test_roll_advances_recovery_point),
 		cmocka_unit_test(test_stop_drains),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
