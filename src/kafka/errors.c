@@ -22,6 +22,8 @@ int16_t kafka_error_from_err(int err)
 		return KERR_TOPIC_ALREADY_EXISTS;
 	case -SAMSA_EINVAL_CONFIG:
 		return KERR_INVALID_CONFIG;
+	case -ENOTSUP:
+		return KERR_UNSUPPORTED_COMPRESSION_TYPE;
 	case -EIO:
 	case -ENOSPC:
 	case -EROFS:

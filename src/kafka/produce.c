@@ -5,8 +5,10 @@
  *   acks=-1  once the flusher has fdatasync'ed them (group commit): the request
  *            parks, and each partition's flush callback is posted back to this
  *            reactor; the response goes out when the last one arrives.
- * Nothing of a batch that fails validation is appended. */
+ * Nothing of a batch that fails validation is appended. Produce v0-2 may
+ * carry legacy message sets (magic 0/1); they are converted to one v2 batch. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/clock.h"
@@ -23,6 +25,7 @@
 #include "proto/gen/errors.h"
 #include "proto/gen/produce_request.h"
 #include "proto/gen/produce_response.h"
+#include "proto/legacy.h"
 #include "proto/records.h"
 
 /* A parked acks=all request, in the request's arena. */
@@ -74,10 +77,17 @@ static struct log_partition *produce_partition(struct request *req, struct meta_
 		produce_partition_error(req, presp, KERR_CORRUPT_MESSAGE, "Produce request has no record batches");
 		return NULL;
 	}
+	uint8_t *batches = records->ptr;
+	size_t len = (size_t)records->len;
+	uint8_t *converted = NULL;
 	struct records_info info;
-	int rc = records_validate(records->ptr, (size_t)records->len, topic->log_config.max_message_bytes, &info,
-				  errmsg);
-	if (rc == -EPROTONOSUPPORT) {
+	int rc = records_validate(batches, len, topic->log_config.max_message_bytes, &info, errmsg);
+	if (rc == -EPROTONOSUPPORT && req->api_version <= 2) {
+		/* Magic 0/1 from an old client: stored as one v2 batch. */
+		rc = legacy_to_v2(batches, len, topic->log_config.max_message_bytes, &converted, &len,
+				  &info.record_count, errmsg);
+		batches = converted;
+	} else if (rc == -EPROTONOSUPPORT) {
 		snprintf(errmsg, sizeof(errmsg),
 			 "Produce requests with version %d are only allowed to contain record batches with magic version 2",
 			 req->api_version);
@@ -91,7 +101,8 @@ static struct log_partition *produce_partition(struct request *req, struct meta_
 	}
 	struct log_partition *part = topic->partitions[pdata->index];
 	struct log_append_result res;
-	rc = log_partition_append(part, records->ptr, (size_t)records->len, info.record_count, clock_wall_ms(), &res);
+	rc = log_partition_append(part, batches, len, info.record_count, clock_wall_ms(), &res);
+	free(converted);
 	if (rc < 0) {
 		log_error("produce", "append to %s-%d failed: %s", topic->name, pdata->index, strerror(-rc));
 		produce_partition_error(req, presp, kafka_error_from_err(rc), strerror(-rc));

@@ -21,6 +21,7 @@ static void test_mapping(void **state)
 	assert_int_equal(kafka_error_from_err(-SAMSA_ERANGE), KERR_OFFSET_OUT_OF_RANGE);
 	assert_int_equal(kafka_error_from_err(-SAMSA_EEXIST), KERR_TOPIC_ALREADY_EXISTS);
 	assert_int_equal(kafka_error_from_err(-SAMSA_EINVAL_CONFIG), KERR_INVALID_CONFIG);
+	assert_int_equal(kafka_error_from_err(-ENOTSUP), KERR_UNSUPPORTED_COMPRESSION_TYPE);
 	assert_int_equal(kafka_error_from_err(-ENOSPC), KERR_KAFKA_STORAGE_ERROR);
 	assert_int_equal(kafka_error_from_err(-EIO), KERR_KAFKA_STORAGE_ERROR);
 	assert_int_equal(kafka_error_from_err(-EROFS), KERR_KAFKA_STORAGE_ERROR);
