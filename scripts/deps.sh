@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc make libc6-dev zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev)
-test_pkgs=(libcmocka-dev librdkafka-dev kcat python3 python3-confluent-kafka nodejs npm
+test_pkgs=(libcmocka-dev librdkafka-dev kcat python3 python3-confluent-kafka python3-kafka python3-snappy python3-lz4 nodejs npm
 	clang libclang-rt-14-dev netcat-openbsd)
 
 want=("${build_pkgs[@]}")
