@@ -1,0 +1,1233 @@
+/* kbench: a Kafka throughput/latency benchmark built on librdkafka.
+ *
+ *   kbench produce --bootstrap H:P --topic T --records N --size S --acks 0|1|all
+ *                  [--partitions P] [--linger-ms 5] [--batch-size 1000000]
+ *                  [--compression none] [--no-create] [--label L]
+ *   kbench consume --bootstrap H:P --topic T [--records N]
+ *   kbench latency --bootstrap H:P --topic T [--rate 1000] [--duration 10]
+ *                  [--acks 1|all] [--fetch-wait-ms 1] [--linger-ms 0]
+ *   kbench mock    [--brokers 1] [--topic NAME:PARTITIONS]...
+ *   kbench spawn   --bootstrap H:P [--log FILE] [--settle-ms 300] -- CMD ARGS...
+ *   kbench ping    --bootstrap H:P [--timeout S]
+ *   kbench delete  --bootstrap H:P --topic T [--topic T2]...
+ *   kbench pump    [--bytes N] [--chunk 1048576]
+ *
+ * --stats adds the number of Produce/Fetch requests the client sent (from
+ * librdkafka's statistics) to the result, for per-request cost figures.
+ * -X key=value passes any librdkafka setting through.
+ *
+ * Every result is one JSON line on stdout; a human-readable summary and
+ * progress go to stderr. MB/s counts record value bytes, 1 MB = 10^6 bytes.
+ *
+ * produce/consume: the topic is created with CreateTopics (P partitions,
+ * replication factor 1) unless --no-create; a broker without CreateTopics
+ * (librdkafka's mock cluster) falls back to metadata (auto-create, or topics
+ * pre-created by `kbench mock --topic`). Records go round-robin over the
+ * partitions by explicit partition number. Produce time runs from the first
+ * produce call to the last delivery report.
+ *
+ * consume: a pass is a fresh consumer that assign()s every partition at
+ * offset 0 and reads up to the high watermark; it is timed from assign() to
+ * the last record. Passes repeat until --records have been read (one pass if
+ * --records is 0 or the topic holds that many). Repeating exists for the
+ * mock cluster, which keeps only the last ~5 MiB of each partition: the
+ * comparison re-reads a topic small enough for the mock to hold whole.
+ *
+ * latency: produces at a fixed rate while a consumer in the same process
+ * reads (fetch.wait.max.ms = --fetch-wait-ms); end-to-end latency from each
+ * record's scheduled send time to its arrival, after 1 s of warm-up.
+ *
+ * mock: starts rd_kafka_mock_cluster_new() in this process, prints
+ * `bootstrap=HOST:PORT` on stdout and serves until SIGTERM/SIGINT or until
+ * its parent dies (so it never outlives the script that started it).
+ *
+ * spawn: fork+exec of a broker command, then loops connecting to --bootstrap
+ * and sending an ApiVersions v0 request until one is answered: prints the
+ * wall time from fork to that answer and, --settle-ms later, the broker's
+ * VmRSS. It then stays the broker's parent: SIGUSR1 prints the current RSS,
+ * SIGTERM/SIGINT forward SIGTERM and print the shutdown time and exit status.
+ *
+ * pump: raw loopback TCP bandwidth (one writer thread, one reader), the
+ * ceiling any broker on this machine can reach.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+/* ------------------------------------------------------------------ util */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "kbench: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(1);
+}
+
+static volatile sig_atomic_t g_stop;
+static void on_stop(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+struct opts {
+	const char *bootstrap;
+	const char *topic;
+	const char *label;
+	const char *acks;
+	const char *compression;
+	const char *log;
+	long long records;
+	long long bytes;
+	int size;
+	int partitions;
+	int linger_ms;
+	int batch_size;
+	int brokers;
+	int settle_ms;
+	int timeout_s;
+	int chunk;
+	int rate;
+	int duration;
+	int fetch_wait_ms;
+	bool create;
+	bool quiet;
+	bool stats;
+	bool linger_explicit;
+	const char *mock_topics[256];
+	int n_mock_topics;
+	const char *extra[64]; /* --X key=value: extra librdkafka config */
+	int n_extra;
+	char **cmd; /* spawn: after -- */
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage:\n"
+		"  kbench produce --bootstrap H:P --topic T [--records N] [--size S] [--acks 0|1|all]\n"
+		"                 [--partitions P] [--linger-ms 5] [--batch-size 1000000]\n"
+		"                 [--compression none] [--no-create] [--label L] [--stats] [-X key=value]\n"
+		"  kbench consume --bootstrap H:P --topic T [--records N] [--label L]\n"
+		"  kbench latency --bootstrap H:P --topic T [--rate 1000] [--duration 10] [--acks 1|all]\n"
+		"                 [--partitions P] [--size S] [--fetch-wait-ms 1] [--linger-ms 0]\n"
+		"  kbench mock    [--brokers 1] [--topic NAME:PARTITIONS]...\n"
+		"  kbench spawn   --bootstrap H:P [--log FILE] [--settle-ms 300] [--timeout S] -- CMD ARGS...\n"
+		"  kbench ping    --bootstrap H:P [--timeout S]\n"
+		"  kbench delete  --bootstrap H:P --topic T [--topic T2]...\n"
+		"  kbench pump    [--bytes N] [--chunk BYTES]\n");
+	exit(2);
+}
+
+static void parse(int argc, char **argv, struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->records = -1; /* produce: 300000; consume: one pass */
+	o->size = 1024;
+	o->acks = "1";
+	o->partitions = 1;
+	o->linger_ms = 5;
+	o->batch_size = 1000000;
+	o->compression = "none";
+	o->brokers = 1;
+	o->settle_ms = 300;
+	o->timeout_s = 120;
+	o->bytes = 4LL << 30;
+	o->chunk = 1 << 20;
+	o->rate = 1000;
+	o->duration = 10;
+	o->fetch_wait_ms = 1;
+	o->linger_explicit = false;
+	o->create = true;
+	o->label = "";
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+#define ARG() (i + 1 < argc ? argv[++i] : (usage(), ""))
+		if (!strcmp(a, "--")) {
+			o->cmd = &argv[i + 1];
+			break;
+		} else if (!strcmp(a, "--bootstrap") || !strcmp(a, "-b"))
+			o->bootstrap = ARG();
+		else if (!strcmp(a, "--topic") || !strcmp(a, "-t")) {
+			const char *v = ARG();
+			o->topic = v;
+			if (o->n_mock_topics < 256)
+				o->mock_topics[o->n_mock_topics++] = v;
+		} else if (!strcmp(a, "--records") || !strcmp(a, "-n"))
+			o->records = atoll(ARG());
+		else if (!strcmp(a, "--size") || !strcmp(a, "-s"))
+			o->size = atoi(ARG());
+		else if (!strcmp(a, "--acks"))
+			o->acks = ARG();
+		else if (!strcmp(a, "--partitions") || !strcmp(a, "-p"))
+			o->partitions = atoi(ARG());
+		else if (!strcmp(a, "--linger-ms")) {
+			o->linger_ms = atoi(ARG());
+			o->linger_explicit = true;
+		} else if (!strcmp(a, "--rate"))
+			o->rate = atoi(ARG());
+		else if (!strcmp(a, "--duration"))
+			o->duration = atoi(ARG());
+		else if (!strcmp(a, "--fetch-wait-ms"))
+			o->fetch_wait_ms = atoi(ARG());
+		else if (!strcmp(a, "--batch-size"))
+			o->batch_size = atoi(ARG());
+		else if (!strcmp(a, "--compression"))
+			o->compression = ARG();
+		else if (!strcmp(a, "--no-create"))
+			o->create = false;
+		else if (!strcmp(a, "--label"))
+			o->label = ARG();
+		else if (!strcmp(a, "--brokers"))
+			o->brokers = atoi(ARG());
+		else if (!strcmp(a, "--log"))
+			o->log = ARG();
+		else if (!strcmp(a, "--settle-ms"))
+			o->settle_ms = atoi(ARG());
+		else if (!strcmp(a, "--timeout"))
+			o->timeout_s = atoi(ARG());
+		else if (!strcmp(a, "--bytes"))
+			o->bytes = atoll(ARG());
+		else if (!strcmp(a, "--chunk"))
+			o->chunk = atoi(ARG());
+		else if (!strcmp(a, "--stats"))
+			o->stats = true;
+		else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
+			o->quiet = true;
+		else if (!strcmp(a, "-X")) {
+			if (o->n_extra < 64)
+				o->extra[o->n_extra++] = ARG();
+		} else {
+			fprintf(stderr, "kbench: unknown argument %s\n", a);
+			usage();
+		}
+#undef ARG
+	}
+	if (o->size < 0 || o->records < -1 || o->partitions < 1)
+		die("bad --size/--records/--partitions");
+}
+
+static void conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
+{
+	char errstr[512];
+	if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+		die("config %s=%s: %s", k, v, errstr);
+}
+
+static void conf_extra(rd_kafka_conf_t *conf, const struct opts *o)
+{
+	for (int i = 0; i < o->n_extra; i++) {
+		char k[256];
+		const char *eq = strchr(o->extra[i], '=');
+		if (!eq || (size_t)(eq - o->extra[i]) >= sizeof(k))
+			die("-X wants key=value, got %s", o->extra[i]);
+		memcpy(k, o->extra[i], (size_t)(eq - o->extra[i]));
+		k[eq - o->extra[i]] = 0;
+		conf_set(conf, k, eq + 1);
+	}
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	if (level <= 4)
+		fprintf(stderr, "kbench: rdkafka %s: %s\n", fac, buf);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* ---------------------------------------------- request counts (--stats) */
+
+static char *g_stats; /* last statistics JSON */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	(void)rk, (void)len, (void)opaque;
+	free(g_stats);
+	g_stats = strdup(json);
+	if (getenv("KBENCH_DUMP_STATS"))
+		fprintf(stderr, "%s\n", json);
+	return 0;
+}
+
+/* Sums the "<api>": N request counters of every broker in the last stats
+ * (librdkafka writes `"req": { "Produce": 12, ... }`). */
+static long long stats_requests(const char *api)
+{
+	if (!g_stats)
+		return -1;
+	char key[64];
+	snprintf(key, sizeof(key), "\"%s\":", api);
+	long long sum = 0;
+	for (const char *p = strstr(g_stats, "\"req\":"); p; p = strstr(p + 1, "\"req\":")) {
+		const char *end = strchr(p, '}');
+		const char *k = strstr(p, key);
+		if (k && end && k < end)
+			sum += strtoll(k + strlen(key), NULL, 10);
+	}
+	return sum;
+}
+
+static void stats_enable(rd_kafka_conf_t *conf, const struct opts *o)
+{
+	if (!o->stats)
+		return;
+	conf_set(conf, "statistics.interval.ms", "100");
+	rd_kafka_conf_set_stats_cb(conf, stats_cb);
+}
+
+/* ------------------------------------------------------- topic creation */
+
+/* Returns the partition count the topic has (after creating it if needed),
+ * or dies after a timeout. */
+static int ensure_topic(rd_kafka_t *rk, const struct opts *o)
+{
+	bool exists = false;
+	if (o->create) {
+		/* An all-topics listing creates nothing: skip CreateTopics for a
+		 * topic that is already there (e.g. pre-created on the mock). */
+		const struct rd_kafka_metadata *md = NULL;
+		if (!rd_kafka_metadata(rk, 1, NULL, &md, 5000)) {
+			for (int i = 0; i < md->topic_cnt; i++)
+				if (!strcmp(md->topics[i].topic, o->topic) && !md->topics[i].err)
+					exists = true;
+			rd_kafka_metadata_destroy(md);
+		}
+	}
+	if (o->create && !exists) {
+		char errstr[512];
+		rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(o->topic, o->partitions, 1,
+								errstr, sizeof(errstr));
+		if (!nt)
+			die("NewTopic: %s", errstr);
+		rd_kafka_AdminOptions_t *ao =
+			rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+		rd_kafka_AdminOptions_set_operation_timeout(ao, 10000, errstr, sizeof(errstr));
+		rd_kafka_AdminOptions_set_request_timeout(ao, 10000, errstr, sizeof(errstr));
+		rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+		rd_kafka_CreateTopics(rk, &nt, 1, ao, q);
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+		if (!ev)
+			fprintf(stderr, "kbench: CreateTopics: no answer in 15 s\n");
+		else if (rd_kafka_event_error(ev)) {
+			/* The mock cluster has no CreateTopics: fall back to metadata. */
+			if (!o->quiet)
+				fprintf(stderr, "kbench: CreateTopics %s: %s (falling back to metadata)\n",
+					o->topic, rd_kafka_event_error_string(ev));
+		} else {
+			const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+			size_t cnt = 0;
+			const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &cnt);
+			for (size_t i = 0; i < cnt; i++) {
+				rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
+				if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && !o->quiet)
+					fprintf(stderr, "kbench: CreateTopics %s: %s: %s\n", o->topic,
+						rd_kafka_err2name(e),
+						rd_kafka_topic_result_error_string(tr[i])
+							? rd_kafka_topic_result_error_string(tr[i])
+							: "");
+			}
+		}
+		if (ev)
+			rd_kafka_event_destroy(ev);
+		rd_kafka_queue_destroy(q);
+		rd_kafka_AdminOptions_destroy(ao);
+		rd_kafka_NewTopic_destroy(nt);
+	}
+
+	/* Wait until metadata shows the topic with leaders for every partition. */
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->topic, NULL);
+	double deadline = now_s() + 20;
+	int pcnt = 0;
+	for (;;) {
+		const struct rd_kafka_metadata *md = NULL;
+		rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
+		const char *why = rd_kafka_err2str(e);
+		if (!e && md->topic_cnt == 1) {
+			const rd_kafka_metadata_topic_t *t = &md->topics[0];
+			bool ok = !t->err && t->partition_cnt > 0;
+			for (int i = 0; ok && i < t->partition_cnt; i++)
+				if (t->partitions[i].err || t->partitions[i].leader < 0)
+					ok = false;
+			why = t->err ? rd_kafka_err2str(t->err) : "partitions without leader";
+			if (ok) {
+				pcnt = t->partition_cnt;
+				rd_kafka_metadata_destroy(md);
+				break;
+			}
+		}
+		if (md)
+			rd_kafka_metadata_destroy(md);
+		if (now_s() > deadline)
+			die("topic %s not available: %s", o->topic, why);
+		usleep(100000);
+	}
+	rd_kafka_topic_destroy(rkt);
+	if (pcnt != o->partitions && !o->quiet)
+		fprintf(stderr, "kbench: topic %s has %d partitions (asked for %d)\n", o->topic, pcnt,
+			o->partitions);
+	return pcnt;
+}
+
+/* ---------------------------------------------------------------- produce */
+
+struct pstate {
+	uint64_t *sent_ns; /* per record */
+	uint32_t *lat_us;  /* per acknowledged record */
+	long long acked, errors;
+	rd_kafka_resp_err_t first_err;
+};
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	(void)rk;
+	struct pstate *ps = opaque;
+	uint64_t t = now_ns();
+	if (m->err) {
+		if (!ps->errors)
+			ps->first_err = m->err;
+		ps->errors++;
+		return;
+	}
+	size_t idx = (size_t)(uintptr_t)m->_private;
+	uint64_t d = (t - ps->sent_ns[idx]) / 1000;
+	ps->lat_us[ps->acked++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+static int cmd_produce(const struct opts *o_in)
+{
+	struct opts oo = *o_in, *o = &oo;
+	if (o->records < 0)
+		o->records = 300000;
+	if (!o->bootstrap || !o->topic)
+		die("produce needs --bootstrap and --topic");
+	char errstr[512], num[32];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	conf_set(conf, "bootstrap.servers", o->bootstrap);
+	conf_set(conf, "acks", o->acks);
+	snprintf(num, sizeof(num), "%d", o->linger_ms);
+	conf_set(conf, "linger.ms", num);
+	snprintf(num, sizeof(num), "%d", o->batch_size);
+	conf_set(conf, "batch.size", num);
+	conf_set(conf, "compression.type", o->compression);
+	conf_set(conf, "queue.buffering.max.kbytes", "1048576");
+	conf_set(conf, "queue.buffering.max.messages", "1000000");
+	conf_set(conf, "message.timeout.ms", "120000");
+	conf_extra(conf, o);
+	struct pstate ps = {0};
+	size_t n = (size_t)o->records;
+	ps.sent_ns = calloc(n ? n : 1, sizeof(*ps.sent_ns));
+	ps.lat_us = calloc(n ? n : 1, sizeof(*ps.lat_us));
+	if (!ps.sent_ns || !ps.lat_us)
+		die("out of memory");
+	rd_kafka_conf_set_opaque(conf, &ps);
+	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+	stats_enable(conf, o);
+	rd_kafka_conf_set_log_cb(conf, log_cb);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (!rk)
+		die("rd_kafka_new: %s", errstr);
+
+	int pcnt = ensure_topic(rk, o);
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->topic, NULL);
+
+	size_t sz = (size_t)o->size;
+	char *payload = malloc(sz + 8);
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	for (size_t i = 0; i < sz + 8; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		payload[i] = (char)x;
+	}
+
+	if (!o->quiet)
+		fprintf(stderr, "kbench: produce %s: %lld records x %d B, acks=%s, %d partitions\n",
+			o->topic, o->records, o->size, o->acks, pcnt);
+	double t0 = now_s();
+	for (size_t i = 0; i < n; i++) {
+		if (sz >= 8)
+			memcpy(payload, &i, 8); /* sequence number, for eyeballing */
+		ps.sent_ns[i] = now_ns();
+		while (rd_kafka_produce(rkt, (int32_t)(i % (size_t)pcnt), RD_KAFKA_MSG_F_COPY,
+					payload, sz, NULL, 0, (void *)(uintptr_t)i) == -1) {
+			rd_kafka_resp_err_t e = rd_kafka_last_error();
+			if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+				die("produce: %s", rd_kafka_err2str(e));
+			rd_kafka_poll(rk, 1);
+		}
+		if ((i & 1023) == 0)
+			rd_kafka_poll(rk, 0);
+	}
+	while (ps.acked + ps.errors < (long long)n) {
+		rd_kafka_poll(rk, 50);
+		if (now_s() - t0 > 600)
+			die("produce: timed out waiting for acknowledgements");
+	}
+	double secs = now_s() - t0;
+	rd_kafka_flush(rk, 10000);
+	if (o->stats)
+		for (double te = now_s() + 0.3; now_s() < te;)
+			rd_kafka_poll(rk, 50);
+
+	uint32_t p50 = 0, p99 = 0, p999 = 0, pmax = 0;
+	if (ps.acked) {
+		qsort(ps.lat_us, (size_t)ps.acked, sizeof(uint32_t), cmp_u32);
+		p50 = ps.lat_us[(size_t)(ps.acked * 50 / 100)];
+		p99 = ps.lat_us[(size_t)(ps.acked * 99 / 100)];
+		p999 = ps.lat_us[(size_t)(ps.acked * 999 / 1000)];
+		pmax = ps.lat_us[ps.acked - 1];
+	}
+	double mb = (double)ps.acked * (double)sz / 1e6;
+	printf("{\"mode\":\"produce\",\"label\":\"%s\",\"topic\":\"%s\",\"acks\":\"%s\","
+	       "\"partitions\":%d,\"size\":%d,\"records\":%lld,\"acked\":%lld,\"errors\":%lld,"
+	       "\"secs\":%.3f,\"mb_s\":%.1f,\"rec_s\":%.0f,"
+	       "\"lat_p50_ms\":%.2f,\"lat_p99_ms\":%.2f,\"lat_p999_ms\":%.2f,\"lat_max_ms\":%.2f,"
+	       "\"produce_requests\":%lld}\n",
+	       o->label, o->topic, o->acks, pcnt, o->size, o->records, ps.acked, ps.errors, secs,
+	       mb / secs, (double)ps.acked / secs, p50 / 1e3, p99 / 1e3, p999 / 1e3, pmax / 1e3,
+	       stats_requests("Produce"));
+	fflush(stdout);
+	if (!o->quiet)
+		fprintf(stderr,
+			"kbench: produced %lld records in %.2f s: %.1f MB/s, %.0f records/s, "
+			"ack latency p50 %.1f ms p99 %.1f ms%s%s\n",
+			ps.acked, secs, mb / secs, (double)ps.acked / secs, p50 / 1e3, p99 / 1e3,
+			ps.errors ? ", first error: " : "",
+			ps.errors ? rd_kafka_err2str(ps.first_err) : "");
+	rd_kafka_topic_destroy(rkt);
+	rd_kafka_destroy(rk);
+	free(payload);
+	free(ps.sent_ns);
+	free(ps.lat_us);
+	return ps.errors ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- consume */
+
+struct pass_result {
+	long long records, bytes, gaps, fetches;
+	double secs;
+	bool complete;
+};
+
+/* One pass: a fresh consumer reads every partition from offset 0 (or the log
+ * start, if the broker has trimmed the head) to the high watermark seen
+ * before the pass. Timed from assign() to the last record; creating the
+ * client, the metadata round trip and closing it are outside the timing. */
+static struct pass_result consume_pass(const struct opts *o, int *pcnt_out)
+{
+	struct pass_result r = {.fetches = -1};
+	char errstr[512], gid[64];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	conf_set(conf, "bootstrap.servers", o->bootstrap);
+	snprintf(gid, sizeof(gid), "kbench-%d", (int)getpid());
+	conf_set(conf, "group.id", gid); /* librdkafka's assign() needs one */
+	conf_set(conf, "enable.auto.commit", "false");
+	conf_set(conf, "enable.auto.offset.store", "false");
+	conf_set(conf, "auto.offset.reset", "earliest");
+	conf_extra(conf, o);
+	stats_enable(conf, o);
+	rd_kafka_conf_set_log_cb(conf, log_cb);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	if (!rk)
+		die("rd_kafka_new: %s", errstr);
+	rd_kafka_poll_set_consumer(rk);
+
+	struct opts mo = *o;
+	mo.create = false;
+	mo.quiet = true;
+	int pcnt = ensure_topic(rk, &mo);
+	*pcnt_out = pcnt;
+
+	int64_t *next = calloc((size_t)pcnt, sizeof(*next));
+	int64_t *high = calloc((size_t)pcnt, sizeof(*high));
+	long long want = 0;
+	rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(pcnt);
+	for (int p = 0; p < pcnt; p++) {
+		int64_t lo = 0, hi = 0;
+		rd_kafka_resp_err_t e =
+			rd_kafka_query_watermark_offsets(rk, o->topic, p, &lo, &hi, 10000);
+		if (e)
+			die("watermarks %s [%d]: %s", o->topic, p, rd_kafka_err2str(e));
+		next[p] = lo;
+		high[p] = hi;
+		want += hi - lo;
+		/* Offset 0, unless the broker has trimmed the head (the mock's
+		 * retention): then its log start, sparing an OFFSET_OUT_OF_RANGE
+		 * round trip and reset. */
+		rd_kafka_topic_partition_list_add(tl, o->topic, p)->offset = lo;
+	}
+	double t0 = now_s(), tlast = t0;
+	rd_kafka_resp_err_t e = rd_kafka_assign(rk, tl);
+	if (e)
+		die("assign: %s", rd_kafka_err2str(e));
+	while (!g_stop && r.records < want) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+		if (!m) {
+			if (now_s() - tlast > o->timeout_s) {
+				fprintf(stderr, "kbench: consume: nothing for %d s, giving up\n",
+					o->timeout_s);
+				break;
+			}
+			continue;
+		}
+		if (m->err) {
+			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				fprintf(stderr, "kbench: consume: %s\n", rd_kafka_message_errstr(m));
+		} else {
+			int32_t p = m->partition;
+			if (p >= 0 && p < pcnt) {
+				if (m->offset != next[p])
+					r.gaps++;
+				next[p] = m->offset + 1;
+			}
+			r.records++;
+			r.bytes += (long long)m->len;
+			tlast = now_s();
+		}
+		rd_kafka_message_destroy(m);
+	}
+	r.secs = tlast - t0;
+	r.complete = r.records >= want;
+	if (o->stats) {
+		for (double te = now_s() + 0.3; now_s() < te;) {
+			rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
+			if (m)
+				rd_kafka_message_destroy(m);
+		}
+		r.fetches = stats_requests("Fetch");
+		free(g_stats);
+		g_stats = NULL;
+	}
+	rd_kafka_topic_partition_list_destroy(tl);
+	rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+	free(next);
+	free(high);
+	return r;
+}
+
+static int cmd_consume(const struct opts *o)
+{
+	if (!o->bootstrap || !o->topic)
+		die("consume needs --bootstrap and --topic");
+	struct pass_result tot = {.fetches = o->stats ? 0 : -1};
+	int passes = 0, pcnt = 0;
+	bool ok = true;
+	for (;;) {
+		struct pass_result r = consume_pass(o, &pcnt);
+		passes++;
+		tot.records += r.records;
+		tot.bytes += r.bytes;
+		tot.gaps += r.gaps;
+		tot.secs += r.secs;
+		if (r.fetches >= 0)
+			tot.fetches += r.fetches;
+		if (!r.complete || r.records == 0) {
+			ok = r.complete;
+			break;
+		}
+		if (!o->quiet && o->records > 0 && passes == 1 && r.records < o->records)
+			fprintf(stderr, "kbench: consume %s: %lld records per pass, re-reading to %lld\n",
+				o->topic, r.records, o->records);
+		if (g_stop || tot.records >= o->records)
+			break;
+	}
+	double secs = tot.secs > 0 ? tot.secs : 1e-9;
+	printf("{\"mode\":\"consume\",\"label\":\"%s\",\"topic\":\"%s\",\"partitions\":%d,"
+	       "\"passes\":%d,\"records\":%lld,\"bytes\":%lld,\"gaps\":%lld,\"secs\":%.3f,"
+	       "\"mb_s\":%.1f,\"rec_s\":%.0f,\"fetch_requests\":%lld}\n",
+	       o->label, o->topic, pcnt, passes, tot.records, tot.bytes, tot.gaps, secs,
+	       (double)tot.bytes / 1e6 / secs, (double)tot.records / secs, tot.fetches);
+	if (!o->quiet)
+		fprintf(stderr, "kbench: consumed %lld records (%lld bytes) in %d pass(es), %.2f s: "
+				"%.1f MB/s, %.0f records/s%s%s\n",
+			tot.records, tot.bytes, passes, secs, (double)tot.bytes / 1e6 / secs,
+			(double)tot.records / secs, tot.gaps ? " (OFFSET GAPS!)" : "",
+			ok ? "" : " (INCOMPLETE)");
+	return ok && !tot.gaps ? 0 : 1;
+}
+
+/* ----------------------------------------------------------------- delete */
+
+/* DeleteTopics for --topic (every --topic given); frees the broker's disk and
+ * page cache between runs. */
+static int cmd_delete(const struct opts *o)
+{
+	if (!o->bootstrap || !o->n_mock_topics)
+		die("delete needs --bootstrap and --topic");
+	char errstr[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	conf_set(conf, "bootstrap.servers", o->bootstrap);
+	rd_kafka_conf_set_log_cb(conf, log_cb);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (!rk)
+		die("rd_kafka_new: %s", errstr);
+	rd_kafka_DeleteTopic_t *dt[256];
+	for (int i = 0; i < o->n_mock_topics; i++)
+		dt[i] = rd_kafka_DeleteTopic_new(o->mock_topics[i]);
+	rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
+	rd_kafka_AdminOptions_set_operation_timeout(ao, 10000, errstr, sizeof(errstr));
+	rd_kafka_AdminOptions_set_request_timeout(ao, 15000, errstr, sizeof(errstr));
+	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+	rd_kafka_DeleteTopics(rk, dt, (size_t)o->n_mock_topics, ao, q);
+	rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 20000);
+	int rc = 0;
+	if (!ev || rd_kafka_event_error(ev)) {
+		fprintf(stderr, "kbench: DeleteTopics: %s\n",
+			ev ? rd_kafka_event_error_string(ev) : "no answer in 20 s");
+		rc = 1;
+	} else {
+		size_t cnt = 0;
+		const rd_kafka_topic_result_t **tr = rd_kafka_DeleteTopics_result_topics(
+			rd_kafka_event_DeleteTopics_result(ev), &cnt);
+		for (size_t i = 0; i < cnt; i++)
+			if (rd_kafka_topic_result_error(tr[i])) {
+				fprintf(stderr, "kbench: DeleteTopics %s: %s\n",
+					rd_kafka_topic_result_name(tr[i]),
+					rd_kafka_err2str(rd_kafka_topic_result_error(tr[i])));
+				rc = 1;
+			}
+	}
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	rd_kafka_queue_destroy(q);
+	rd_kafka_AdminOptions_destroy(ao);
+	rd_kafka_DeleteTopic_destroy_array(dt, (size_t)o->n_mock_topics);
+	rd_kafka_destroy(rk);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- latency */
+
+struct lstate {
+	rd_kafka_t *rk;
+	uint64_t *lat_ns; /* per record, 0 = not seen */
+	size_t n;
+	volatile long long seen;
+	volatile int stop;
+	int size;
+};
+
+static void *latency_consumer(void *arg)
+{
+	struct lstate *ls = arg;
+	while (!ls->stop) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(ls->rk, 50);
+		if (!m)
+			continue;
+		uint64_t t = now_ns();
+		if (!m->err && m->len >= 16) {
+			uint64_t seq, sched;
+			memcpy(&seq, m->payload, 8);
+			memcpy(&sched, (const char *)m->payload + 8, 8);
+			if (seq < ls->n && !ls->lat_ns[seq]) {
+				ls->lat_ns[seq] = t > sched ? t - sched : 1;
+				__atomic_add_fetch(&ls->seen, 1, __ATOMIC_RELAXED);
+			}
+		}
+		rd_kafka_message_destroy(m);
+	}
+	return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Produces --rate records/s for --duration s while a consumer in this process
+ * reads them; end-to-end latency is measured from each record's scheduled
+ * send time, so a stalled client counts against the figure. */
+static int cmd_latency(const struct opts *o)
+{
+	if (!o->bootstrap || !o->topic)
+		die("latency needs --bootstrap and --topic");
+	if (o->size < 16)
+		die("latency needs --size >= 16");
+	char errstr[512], num[32], gid[64];
+	double warm = 1.0;
+	size_t nwarm = (size_t)(o->rate * warm);
+	size_t n = nwarm + (size_t)(o->rate * o->duration);
+
+	rd_kafka_conf_t *pc = rd_kafka_conf_new();
+	conf_set(pc, "bootstrap.servers", o->bootstrap);
+	conf_set(pc, "acks", o->acks);
+	snprintf(num, sizeof(num), "%d", o->linger_ms < 0 ? 0 : o->linger_ms);
+	conf_set(pc, "linger.ms", num);
+	conf_set(pc, "compression.type", o->compression);
+	conf_extra(pc, o);
+	rd_kafka_conf_set_log_cb(pc, log_cb);
+	rd_kafka_t *prk = rd_kafka_new(RD_KAFKA_PRODUCER, pc, errstr, sizeof(errstr));
+	if (!prk)
+		die("rd_kafka_new: %s", errstr);
+	int pcnt = ensure_topic(prk, o);
+
+	rd_kafka_conf_t *cc = rd_kafka_conf_new();
+	conf_set(cc, "bootstrap.servers", o->bootstrap);
+	snprintf(gid, sizeof(gid), "kbench-lat-%d", (int)getpid());
+	conf_set(cc, "group.id", gid);
+	conf_set(cc, "enable.auto.commit", "false");
+	snprintf(num, sizeof(num), "%d", o->fetch_wait_ms);
+	conf_set(cc, "fetch.wait.max.ms", num);
+	conf_extra(cc, o);
+	rd_kafka_conf_set_log_cb(cc, log_cb);
+	rd_kafka_t *crk = rd_kafka_new(RD_KAFKA_CONSUMER, cc, errstr, sizeof(errstr));
+	if (!crk)
+		die("rd_kafka_new: %s", errstr);
+	rd_kafka_poll_set_consumer(crk);
+	rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(pcnt);
+	for (int p = 0; p < pcnt; p++) {
+		int64_t lo = 0, hi = 0;
+		rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(crk, o->topic, p, &lo, &hi, 10000);
+		if (e)
+			die("watermarks %s [%d]: %s", o->topic, p, rd_kafka_err2str(e));
+		rd_kafka_topic_partition_list_add(tl, o->topic, p)->offset = hi;
+	}
+	if (rd_kafka_assign(crk, tl))
+		die("assign failed");
+	rd_kafka_topic_partition_list_destroy(tl);
+
+	struct lstate ls = {.rk = crk, .n = n, .size = o->size};
+	ls.lat_ns = calloc(n, sizeof(*ls.lat_ns));
+	pthread_t th;
+	pthread_create(&th, NULL, latency_consumer, &ls);
+
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(prk, o->topic, NULL);
+	char *payload = calloc(1, (size_t)o->size);
+	if (!o->quiet)
+		fprintf(stderr, "kbench: latency %s: %d records/s for %d s (+%.0f s warm-up), acks=%s\n",
+			o->topic, o->rate, o->duration, warm, o->acks);
+	uint64_t period = 1000000000ull / (uint64_t)o->rate;
+	uint64_t t0 = now_ns() + 10000000ull;
+	for (size_t i = 0; i < n && !g_stop; i++) {
+		uint64_t sched = t0 + i * period;
+		struct timespec ts = {.tv_sec = (time_t)(sched / 1000000000ull),
+				      .tv_nsec = (long)(sched % 1000000000ull)};
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		uint64_t seq = i;
+		memcpy(payload, &seq, 8);
+		memcpy(payload + 8, &sched, 8);
+		if (rd_kafka_produce(rkt, (int32_t)(i % (size_t)pcnt), RD_KAFKA_MSG_F_COPY, payload,
+				     (size_t)o->size, NULL, 0, NULL) == -1)
+			fprintf(stderr, "kbench: produce: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
+		rd_kafka_poll(prk, 0);
+	}
+	rd_kafka_flush(prk, 10000);
+	double wait_until = now_s() + 5;
+	while (ls.seen < (long long)n && now_s() < wait_until)
+		usleep(10000);
+	ls.stop = 1;
+	pthread_join(th, NULL);
+
+	size_t m = 0;
+	uint64_t *v = calloc(n, sizeof(*v));
+	for (size_t i = nwarm; i < n; i++)
+		if (ls.lat_ns[i])
+			v[m++] = ls.lat_ns[i];
+	qsort(v, m, sizeof(*v), cmp_u64);
+	double p50 = m ? v[m * 50 / 100] / 1e6 : -1, p99 = m ? v[m * 99 / 100] / 1e6 : -1,
+	       p999 = m ? v[m * 999 / 1000] / 1e6 : -1, pmax = m ? v[m - 1] / 1e6 : -1;
+	size_t measured = n - nwarm;
+	printf("{\"mode\":\"latency\",\"label\":\"%s\",\"topic\":\"%s\",\"acks\":\"%s\","
+	       "\"partitions\":%d,\"size\":%d,\"rate\":%d,\"fetch_wait_ms\":%d,\"records\":%zu,"
+	       "\"received\":%zu,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f}\n",
+	       o->label, o->topic, o->acks, pcnt, o->size, o->rate, o->fetch_wait_ms, measured, m, p50,
+	       p99, p999, pmax);
+	if (!o->quiet)
+		fprintf(stderr, "kbench: end-to-end latency over %zu of %zu records: p50 %.3f ms, "
+				"p99 %.3f ms, p99.9 %.3f ms, max %.3f ms\n",
+			m, measured, p50, p99, p999, pmax);
+	rd_kafka_topic_destroy(rkt);
+	rd_kafka_destroy_flags(crk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+	rd_kafka_destroy(prk);
+	free(payload);
+	free(v);
+	free(ls.lat_ns);
+	return m == measured ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------- mock */
+
+static int cmd_mock(const struct opts *o)
+{
+	char errstr[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	conf_set(conf, "log_level", "3");
+	rd_kafka_conf_set_log_cb(conf, log_cb);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (!rk)
+		die("rd_kafka_new: %s", errstr);
+	rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, o->brokers);
+	if (!mc)
+		die("rd_kafka_mock_cluster_new failed");
+	for (int i = 0; i < o->n_mock_topics; i++) {
+		char name[256];
+		snprintf(name, sizeof(name), "%s", o->mock_topics[i]);
+		char *colon = strrchr(name, ':');
+		int parts = 1;
+		if (colon) {
+			*colon = 0;
+			parts = atoi(colon + 1);
+		}
+		rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, name, parts, 1);
+		if (e)
+			die("mock topic %s: %s", name, rd_kafka_err2str(e));
+	}
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		g_stop = 1;
+	printf("bootstrap=%s\n", rd_kafka_mock_cluster_bootstraps(mc));
+	fflush(stdout);
+	while (!g_stop)
+		usleep(100000);
+	rd_kafka_mock_cluster_destroy(mc);
+	rd_kafka_destroy(rk);
+	return 0;
+}
+
+/* ---------------------------------------------------- ApiVersions pinging */
+
+static int split_hostport(const char *hp, char *host, size_t hsz, char *port, size_t psz)
+{
+	const char *s = hp;
+	if (!strncmp(s, "PLAINTEXT://", 12))
+		s += 12;
+	const char *comma = strchr(s, ',');
+	size_t len = comma ? (size_t)(comma - s) : strlen(s);
+	const char *colon = memrchr(s, ':', len);
+	if (!colon)
+		return -1;
+	snprintf(host, hsz, "%.*s", (int)(colon - s), s);
+	snprintf(port, psz, "%.*s", (int)(len - (size_t)(colon - s) - 1), colon + 1);
+	return 0;
+}
+
+/* One attempt: connect, send ApiVersions v0, wait for the matching answer.
+ * Returns 0 when answered within timeout_ms. */
+static int apiversions_once(const char *bootstrap, int timeout_ms)
+{
+	char host[256], port[32];
+	if (split_hostport(bootstrap, host, sizeof(host), port, sizeof(port)))
+		die("bad bootstrap %s", bootstrap);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+	if (getaddrinfo(host, port, &hints, &ai))
+		return -1;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		freeaddrinfo(ai);
+		return -1;
+	}
+	int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (rc) {
+		close(fd);
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* size, api_key=18, api_version=0, correlation_id, client_id "kbench" */
+	unsigned char req[4 + 2 + 2 + 4 + 2 + 6] = {0, 0, 0, 16, 0, 18, 0, 0, 0, 0, 0x4b, 0x42,
+						    0, 6, 'k', 'b', 'e', 'n', 'c', 'h'};
+	if (write(fd, req, sizeof(req)) != (ssize_t)sizeof(req)) {
+		close(fd);
+		return -1;
+	}
+	unsigned char hdr[8];
+	size_t have = 0;
+	while (have < sizeof(hdr)) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			break;
+		ssize_t k = read(fd, hdr + have, sizeof(hdr) - have);
+		if (k <= 0)
+			break;
+		have += (size_t)k;
+	}
+	close(fd);
+	if (have < sizeof(hdr))
+		return -1;
+	return (hdr[4] == 0 && hdr[5] == 0 && hdr[6] == 0x4b && hdr[7] == 0x42) ? 0 : -1;
+}
+
+/* Loops until answered; returns seconds spent, or -1 after timeout_s. */
+static double wait_served(const char *bootstrap, double t_start, int timeout_s, pid_t child)
+{
+	for (;;) {
+		if (apiversions_once(bootstrap, 1000) == 0)
+			return now_s() - t_start;
+		if (child > 0 && waitpid(child, NULL, WNOHANG) == child)
+			return -2;
+		if (now_s() - t_start > timeout_s)
+			return -1;
+		usleep(1000);
+	}
+}
+
+static int cmd_ping(const struct opts *o)
+{
+	if (!o->bootstrap)
+		die("ping needs --bootstrap");
+	double t0 = now_s();
+	double s = wait_served(o->bootstrap, t0, o->timeout_s, 0);
+	printf("{\"mode\":\"ping\",\"ok\":%s,\"ms\":%.2f}\n", s >= 0 ? "true" : "false",
+	       s >= 0 ? s * 1e3 : -1.0);
+	return s >= 0 ? 0 : 1;
+}
+
+static long read_status_kb(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	long v = -1;
+	size_t kl = strlen(key);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			v = atol(line + kl + 1);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static volatile sig_atomic_t g_usr1;
+static void on_usr1(int sig)
+{
+	(void)sig;
+	g_usr1 = 1;
+}
+
+static int cmd_spawn(const struct opts *o)
+{
+	if (!o->bootstrap || !o->cmd || !o->cmd[0])
+		die("spawn needs --bootstrap and -- CMD");
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	struct sigaction su = {.sa_handler = on_usr1};
+	sigaction(SIGUSR1, &su, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM); /* our parent gone: stop the broker */
+
+	double t0 = now_s();
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (o->log) {
+			int fd = open(o->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (fd >= 0) {
+				dup2(fd, 1);
+				dup2(fd, 2);
+			}
+		}
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGUSR1, SIG_DFL);
+		execvp(o->cmd[0], o->cmd);
+		_exit(127);
+	}
+	double s = wait_served(o->bootstrap, t0, o->timeout_s ? o->timeout_s : 30, pid);
+	if (s < 0) {
+		printf("{\"mode\":\"startup\",\"ok\":false,\"pid\":%d,\"error\":\"%s\"}\n", (int)pid,
+		       s == -2 ? "broker exited" : "no ApiVersions answer before timeout");
+		fflush(stdout);
+		if (s != -2) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		return 1;
+	}
+	usleep((useconds_t)o->settle_ms * 1000);
+	printf("{\"mode\":\"startup\",\"ok\":true,\"pid\":%d,\"first_request_ms\":%.2f,"
+	       "\"settle_ms\":%d,\"rss_kb\":%ld,\"threads\":%ld}\n",
+	       (int)pid, s * 1e3, o->settle_ms, read_status_kb(pid, "VmRSS"),
+	       read_status_kb(pid, "Threads"));
+	fflush(stdout);
+	int status = 0;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, 0);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			die("waitpid: %s", strerror(errno));
+		if (g_usr1) {
+			g_usr1 = 0;
+			printf("{\"mode\":\"rss\",\"pid\":%d,\"rss_kb\":%ld,\"hwm_kb\":%ld,"
+			       "\"threads\":%ld}\n",
+			       (int)pid, read_status_kb(pid, "VmRSS"), read_status_kb(pid, "VmHWM"),
+			       read_status_kb(pid, "Threads"));
+			fflush(stdout);
+		}
+		if (g_stop) {
+			g_stop = 0;
+			double ts = now_s();
+			long hwm = read_status_kb(pid, "VmHWM");
+			kill(pid, SIGTERM);
+			bool killed = false;
+			while ((r = waitpid(pid, &status, WNOHANG)) == 0) {
+				if (now_s() - ts > 10 && !killed) {
+					kill(pid, SIGKILL);
+					killed = true;
+				}
+				usleep(1000);
+			}
+			printf("{\"mode\":\"shutdown\",\"pid\":%d,\"ms\":%.1f,\"hwm_kb\":%ld,"
+			       "\"killed\":%s,\"status\":\"%s %d\"}\n",
+			       (int)pid, (now_s() - ts) * 1e3, hwm, killed ? "true" : "false",
+			       WIFEXITED(status) ? "exit" : "signal",
+			       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			fflush(stdout);
+			return 0;
+		}
+	}
+	printf("{\"mode\":\"exited\",\"pid\":%d,\"status\":\"%s %d\"}\n", (int)pid,
+	       WIFEXITED(status) ? "exit" : "signal",
+	       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	fflush(stdout);
+	return 1;
+}
+
+/* ------------------------------------------------------------------- pump */
+
+struct pump {
+	int fd;
+	long long bytes;
+	int chunk;
+};
+
+static void *pump_writer(void *arg)
+{
+	struct pump *p = arg;
+	char *buf = calloc(1, (size_t)p->chunk);
+	long long left = p->bytes;
+	while (left > 0) {
+		ssize_t k = write(p->fd, buf, (size_t)(left < p->chunk ? left : p->chunk));
+		if (k <= 0)
+			break;
+		left -= k;
+	}
+	shutdown(p->fd, SHUT_WR);
+	free(buf);
+	return NULL;
+}
+
+static int cmd_pump(const struct opts *o)
+{
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof(a)) || listen(ls, 1) ||
+	    getsockname(ls, (struct sockaddr *)&a, &al))
+		die("pump: listen: %s", strerror(errno));
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (connect(c, (struct sockaddr *)&a, sizeof(a)))
+		die("pump: connect: %s", strerror(errno));
+	int s = accept(ls, NULL, NULL);
+	close(ls);
+	struct pump p = {.fd = c, .bytes = o->bytes, .chunk = o->chunk};
+	pthread_t th;
+	double t0 = now_s();
+	pthread_create(&th, NULL, pump_writer, &p);
+	char *buf = malloc((size_t)o->chunk);
+	long long got = 0;
+	for (;;) {
+		ssize_t k = read(s, buf, (size_t)o->chunk);
+		if (k <= 0)
+			break;
+		got += k;
+	}
+	double secs = now_s() - t0;
+	pthread_join(th, NULL);
+	printf("{\"mode\":\"pump\",\"bytes\":%lld,\"secs\":%.3f,\"mb_s\":%.1f}\n", got, secs,
+	       (double)got / 1e6 / secs);
+	if (!o->quiet)
+		fprintf(stderr, "kbench: loopback TCP: %lld bytes in %.2f s: %.1f MB/s\n", got, secs,
+			(double)got / 1e6 / secs);
+	free(buf);
+	close(s);
+	close(c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	struct opts o;
+	parse(argc - 2, argv + 2, &o);
+	const char *m = argv[1];
+	if (!strcmp(m, "produce"))
+		return cmd_produce(&o);
+	if (!strcmp(m, "consume"))
+		return cmd_consume(&o);
+	if (!strcmp(m, "mock"))
+		return cmd_mock(&o);
+	if (!strcmp(m, "latency")) {
+		if (!o.linger_explicit)
+			o.linger_ms = 0;
+		if (o.rate < 1 || o.duration < 1)
+			die("bad --rate/--duration");
+		return cmd_latency(&o);
+	}
+	if (!strcmp(m, "spawn"))
+		return cmd_spawn(&o);
+	if (!strcmp(m, "ping"))
+		return cmd_ping(&o);
+	if (!strcmp(m, "delete"))
+		return cmd_delete(&o);
+	if (!strcmp(m, "pump"))
+		return cmd_pump(&o);
+	usage();
+	return 2;
+}
