@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -156,12 +157,18 @@ ssize_t buf_chain_write_fd(struct buf_chain *chain, int fd)
 		} else {
 			struct iovec iov[BUF_IOV_MAX];
 			int cnt = 0;
-			for (struct buf_seg *s = seg; s && s->kind == BUF_SEG_MEM && cnt < BUF_IOV_MAX; s = s->next) {
+			struct buf_seg *s = seg;
+			for (; s && s->kind == BUF_SEG_MEM && cnt < BUF_IOV_MAX; s = s->next) {
 				iov[cnt].iov_base = s->mem.data + s->sent;
 				iov[cnt].iov_len = s->len - s->sent;
 				cnt++;
 			}
-			n = writev(fd, iov, cnt);
+			/* A response header followed by file ranges: MSG_MORE lets the
+			 * kernel put the header in the same packet as the file bytes. */
+			struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)cnt};
+			n = sendmsg(fd, &msg, s ? MSG_MORE | MSG_NOSIGNAL : MSG_NOSIGNAL);
+			if (n < 0 && errno == ENOTSOCK)
+				n = writev(fd, iov, cnt);
 		}
 		if (n < 0) {
 			if (errno == EINTR)

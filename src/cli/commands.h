@@ -3,6 +3,7 @@
 #ifndef SAMSA_CLI_COMMANDS_H
 #define SAMSA_CLI_COMMANDS_H
 
+int cli_serve_main(int argc, char **argv);
 int cli_topic_main(int argc, char **argv);
 
 #endif

@@ -13,8 +13,6 @@
 /* Read by serve.c for its start-up line. */
 const char samsa_version[] = SAMSA_VERSION;
 
-int cli_serve_main(int argc, char **argv); /* cli/serve.c */
-
 struct cli_command {
 	const char *name;
 	int (*main)(int argc, char **argv);

@@ -15,6 +15,7 @@
  * no handler runs in the middle of anything. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "cli/commands.h"
 #include "kafka/broker.h"
 #include "kafka/fetch_wait.h"
 #include "log/flusher.h"
@@ -39,7 +41,6 @@
 extern char **environ;
 extern const char samsa_version[]; /* cli/main.c */
 
-int cli_serve_main(int argc, char **argv);
 
 static void serve_usage(FILE *out)
 {
@@ -341,6 +342,11 @@ int cli_serve_main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an EPIPE, not a death */
+	/* Request frames of up to a few MiB come and go at a high rate. Left to
+	 * glibc's defaults they are mmapped and unmapped each time, and every
+	 * produce faults in fresh zeroed pages; keep them in the heap instead. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 
 	bool exit_now;
 	struct config *cfg = load_config(argc, argv, &exit_now);
