@@ -134,30 +134,12 @@ ssize_t log_time_index_below(const struct log_index *idx, int64_t ts)
 	return found;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t off)
-{
-	while (n) {
-		ssize_t w = pwrite(fd, p, n, off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO;
-		p += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
-}
-
 int log_index_write(struct log_index *idx, int fd)
 {
 	if (!idx->loaded || idx->written >= idx->count)
 		return 0;
 	size_t es = idx->entry_size;
-	int rc = pwrite_all(fd, idx->data + idx->written * es, (idx->count - idx->written) * es,
+	int rc = log_pwrite_all(fd, idx->data + idx->written * es, (idx->count - idx->written) * es,
 			    (off_t)(idx->written * es));
 	if (rc == 0)
 		idx->written = idx->count;

@@ -167,6 +167,8 @@ int log_segment_create(const char *dir, int64_t base, struct log_segment **out,
 int log_segment_open(const char *dir, int64_t base, struct log_segment **out,
 		     char errmsg[ERRMSG_SIZE]);
 void log_segment_free(struct log_segment *seg);
+/* Writes all n bytes at off, retrying short writes. 0 or -errno. */
+int log_pwrite_all(int fd, const uint8_t *p, size_t n, off_t off);
 
 /* Index bookkeeping for one batch appended at pos (Kafka's rule: an offset
  * entry, keyed by the batch's last offset, once more than index.interval.bytes

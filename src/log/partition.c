@@ -374,24 +374,6 @@ static bool log_partition_should_roll(struct log_partition *part, struct log_seg
 	return false;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t off)
-{
-	while (n) {
-		ssize_t w = pwrite(fd, p, n, off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -ENOSPC;
-		p += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
-}
-
 /* Upper bound for a flush.ms delay, so deadlines never overflow. */
 #define LOG_FLUSH_MS_MAX (365LL * 24 * 3600 * 1000)
 
@@ -450,7 +432,7 @@ int log_partition_append(struct log_partition *part, uint8_t *batches, size_t le
 		p += (size_t)total;
 	}
 
-	rc = pwrite_all(seg->log->fd, batches, len, (off_t)pos);
+	rc = log_pwrite_all(seg->log->fd, batches, len, (off_t)pos);
 	if (rc) {
 		/* Cut off whatever part of it landed; nothing partial stays. */
 		if (ftruncate(seg->log->fd, (off_t)pos) < 0) {

@@ -162,19 +162,6 @@ done:
 
 /* ------------------------------------------------------------- timestamps */
 
-static size_t read_varlong(const uint8_t *p, const uint8_t *end, int max_bytes, int64_t *out)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < max_bytes && p + i < end; i++) {
-		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if (!(p[i] & 0x80)) {
-			*out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-			return (size_t)i + 1;
-		}
-	}
-	return 0;
-}
-
 /* Within one uncompressed CreateTime batch (whole, in memory), the offset and
  * timestamp of the first record with timestamp >= ts. Returns false if the
  * records cannot be walked or none qualifies. */
@@ -187,16 +174,16 @@ static bool batch_find_record(const uint8_t *b, int64_t total, int64_t ts, int64
 	const uint8_t *p = b + RECORDS_BATCH_HEADER_SIZE, *end = b + total;
 	for (int32_t i = 0; i < count; i++) {
 		int64_t len, ts_delta, off_delta;
-		size_t k = read_varlong(p, end, 5, &len);
+		size_t k = records_read_varlong(p, end, 5, &len);
 		if (!k || len <= 0 || end - (p + k) < len)
 			return false;
 		p += k;
 		const uint8_t *rend = p + len;
 		const uint8_t *q = p + 1;
-		if (q >= rend || !(k = read_varlong(q, rend, 10, &ts_delta)))
+		if (q >= rend || !(k = records_read_varlong(q, rend, 10, &ts_delta)))
 			return false;
 		q += k;
-		if (!(k = read_varlong(q, rend, 5, &off_delta)))
+		if (!(k = records_read_varlong(q, rend, 5, &off_delta)))
 			return false;
 		if (base_ts + ts_delta >= ts) {
 			*offset = base + off_delta;

@@ -268,3 +268,21 @@ int log_segment_rebuild_indexes(struct log_segment *seg, int32_t interval,
 	seg->end_offset = end;
 	return 0;
 }
+
+int log_pwrite_all(int fd, const uint8_t *p, size_t n, off_t off)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -ENOSPC; /* a regular file that takes nothing is full */
+		p += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}

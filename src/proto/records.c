@@ -255,9 +255,7 @@ void records_header_parse(const uint8_t *p, struct records_batch_header *hdr)
 
 /* ------------------------------------------------------------ record walk */
 
-/* Zigzag varint of at most max_bytes bytes (5 for int32, 10 for int64).
- * Returns bytes consumed, or 0 if truncated or overlong. */
-static size_t read_varlong(const uint8_t *p, const uint8_t *end, int max_bytes, int64_t *out)
+size_t records_read_varlong(const uint8_t *p, const uint8_t *end, int max_bytes, int64_t *out)
 {
 	uint64_t v = 0;
 	for (int i = 0; i < max_bytes && p + i < end; i++) {
@@ -273,7 +271,7 @@ static size_t read_varlong(const uint8_t *p, const uint8_t *end, int max_bytes, 
 static size_t read_varint(const uint8_t *p, const uint8_t *end, int32_t *out)
 {
 	int64_t v;
-	size_t n = read_varlong(p, end, 5, &v);
+	size_t n = records_read_varlong(p, end, 5, &v);
 	if (n == 0 || v < INT32_MIN || v > INT32_MAX)
 		return 0;
 	*out = (int32_t)v;
@@ -318,7 +316,7 @@ static const char *walk_records(const uint8_t *p, const uint8_t *end, int32_t co
 		const uint8_t *q = p + 1; /* attributes */
 		int64_t v64;
 		int32_t v32;
-		if (q > rend || !(k = read_varlong(q, rend, 10, &v64)))
+		if (q > rend || !(k = records_read_varlong(q, rend, 10, &v64)))
 			return "record timestampDelta truncated";
 		q += k;
 		if (!(k = read_varint(q, rend, &v32)))

@@ -60,6 +60,11 @@ struct records_info {
 int records_validate(const uint8_t *data, size_t len, int32_t max_batch_bytes,
 		     struct records_info *info, char errmsg[ERRMSG_SIZE]);
 
+/* Reads a zigzag varint of at most max_bytes bytes (5 for int32, 10 for
+ * int64) from [p, end). Returns the bytes consumed, or 0 if truncated or
+ * overlong. */
+size_t records_read_varlong(const uint8_t *p, const uint8_t *end, int max_bytes, int64_t *out);
+
 /* CRC-32C (Castagnoli) of len bytes, continuing from crc (start with 0). */
 uint32_t crc32c(uint32_t crc, const void *data, size_t len);
 
