@@ -20,6 +20,7 @@ CODECS = ["gzip", "snappy", "lz4", "zstd"]
 
 def test(t):
     client = itest_bin("produce_consume")
+    refused = []  # codecs librdkafka would not use with this broker
     with Broker(t, mock_topics=["codec-%s:%d" % (c, PARTS) for c in CODECS]) as b:
         for codec in CODECS:
             topic = "codec-" + codec
@@ -30,11 +31,20 @@ def test(t):
             log("%s: %.1f s" % (codec, time.monotonic() - t0))
             check("read back all %d records" % COUNT in cp.stdout,
                   "%s: produce_consume checked every record" % codec)
+            if "does not support compression" in cp.stdout:
+                refused.append(codec)
+        # librdkafka <= 2.11 (Debian has 2.0.2) sends gzip, snappy and lz4 only to a broker
+        # whose ApiVersions includes Produce v0, and lz4 also needs FindCoordinator v0
+        # (rdkafka_msgset_writer.c, rdkafka_feature.c); zstd needs Produce v7 and Fetch v10.
+        if refused:
+            log("librdkafka sent %s batches uncompressed ('Broker does not support compression "
+                "type'); their on-disk codec is not checked; this fails the test at the end" % refused)
         if MOCK:
+            check(not refused, "librdkafka compressed with every codec")
             return
         log("broker RSS %d KiB, peak %d KiB" % (b.rss_kb(), b.rss_kb("VmHWM")))
         b.stop()
-        for codec in CODECS:
+        for codec in [c for c in CODECS if c not in refused]:
             total = 0
             for p in range(PARTS):
                 n = COUNT // PARTS + (1 if p < COUNT % PARTS else 0)
@@ -48,6 +58,9 @@ def test(t):
             cp = run([client, b.bootstrap, "codec-" + codec, str(COUNT), str(SIZE), str(PARTS), codec,
                       "consume"], timeout=300, what="produce_consume consume " + codec)
             log("after restart: " + cp.stdout.rstrip())
+        check(not refused, "librdkafka compressed with every codec (it judges the broker by "
+              "ApiVersions)", "sent uncompressed for %s: librdkafka logged 'Broker does not support "
+              "compression type'" % refused)
 
 
 main(test)

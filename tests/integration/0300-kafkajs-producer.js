@@ -12,6 +12,7 @@
 'use strict'
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
+const fs = require('fs')
 const path = require('path')
 const { Broker, check, log, main, pyJsonLines, MOCK } = require('./lib/harness')
 const { Kafka, Partitioners, CompressionTypes, logLevel } = require('kafkajs')
@@ -227,4 +228,23 @@ main(async (t) => {
   b.requireAlive('after the kafkajs producers')
   const unmatched = clientLog.filter((l) => l.includes('Response without match'))
   check(MOCK || unmatched.length === 0, 'kafkajs saw no response without a matching request (none for acks=0)', unmatched)
+
+  // the gzip send is stored as kafkajs compressed it: batch attributes codec 1 on disk
+  if (!MOCK) {
+    await b.stop()
+    const codecs = {}
+    for (let p = 0; p < 4; p++) {
+      const dir = path.join(b.dataDir, `js-batch-${p}`)
+      for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.log')).sort()) {
+        const data = fs.readFileSync(path.join(dir, f))
+        for (let pos = 0; pos + 61 <= data.length;) {
+          const size = 12 + data.readInt32BE(pos + 8)
+          const codec = data.readInt16BE(pos + 21) & 7
+          codecs[codec] = (codecs[codec] || 0) + data.readInt32BE(pos + 57)
+          pos += size
+        }
+      }
+    }
+    check(codecs[1] === 1000 && codecs[0] === 1000, 'on disk, js-batch holds 1000 records in gzip batches (codec 1) and 1000 uncompressed', codecs)
+  }
 })

@@ -16,7 +16,6 @@ other clients and its memory stays bounded:
   - 200 connections dripping garbage slowly while a normal client produces and consumes;
   - afterwards kcat and confluent-kafka still work and RSS stays under 200 MB."""
 import os
-import random
 import socket
 import struct
 import sys
@@ -26,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 from samsa_harness import MOCK, Broker, TestFailure, check, log, main, run  # noqa: E402
 import kclient  # noqa: E402
 import kwire  # noqa: E402
-from kwire import i8, i16, i32, i64, string, uvarint  # noqa: E402
+from kwire import i16, i32, string, uvarint  # noqa: E402
 
 RSS_LIMIT_KB = 200 * 1024
 # first flexible version of each API used here (request header v2 from there on)
@@ -229,9 +228,9 @@ def test(t):
               "ApiVersions v99: v0-format response, correlation id %d, UNSUPPORTED_VERSION (35)" % corr,
               (got_corr, err))
         need = {0: 7, 1: 11, 2: 1, 3: 6, 18: 3, 19: 0, 20: 0}
-        short = {k: apis.get(k) for k, v in need.items() if k not in apis or apis[k][1] < v or apis[k][0] > 0}
-        check(MOCK or not short, "ApiVersions v99 lists Produce 0..>=7, Fetch 0..>=11, ListOffsets, "
-              "Metadata 0..>=6, ApiVersions 0..>=3, CreateTopics, DeleteTopics", short)
+        short = {k: apis.get(k) for k, v in need.items() if k not in apis or apis[k][1] < v}
+        check(MOCK or not short, "ApiVersions v99 lists Produce up to >=7, Fetch >=11, ListOffsets, "
+              "Metadata >=6, ApiVersions >=3, CreateTopics, DeleteTopics", short)
         log("served: %s" % sorted(apis.items()))
         corr = ctx.next_corr()
         c.send(kwire.request(kwire.API_API_VERSIONS, 0, corr))

@@ -98,11 +98,16 @@ static void set(rd_kafka_conf_t *conf, const char *k, const char *v)
 		die("config %s=%s: %s", k, v, errstr);
 }
 
+static int compression_refused;
+
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
 	if (level <= 4) /* warnings and worse: keep them in the test log */
 		fprintf(stderr, "librdkafka %d %s: %s\n", level, fac, buf);
+	/* with debug=msg librdkafka says when it will not compress for this broker */
+	if (strstr(buf, "does not support compression") && compression_refused++ == 0)
+		printf("librdkafka: %s\n", buf);
 }
 
 static void create_topic(void)
@@ -150,6 +155,8 @@ static void produce(void)
 	set(conf, "bootstrap.servers", bootstrap);
 	set(conf, "acks", "all");
 	set(conf, "compression.codec", codec);
+	if (strcmp(codec, "none") != 0)
+		set(conf, "debug", "msg");
 	set(conf, "linger.ms", "10");
 	set(conf, "message.timeout.ms", "120000");
 	set(conf, "queue.buffering.max.messages", "200000");
@@ -194,6 +201,9 @@ static void produce(void)
 		die("%ld successful delivery reports for %ld records", dr_ok, count);
 	if (dr_bad_offset)
 		die("%ld delivery reports with an unexpected offset/partition (see above)", dr_bad_offset);
+	if (compression_refused)
+		printf("NOTE: librdkafka sent %d batch(es) uncompressed: it judged from ApiVersions that the "
+		       "broker does not support %s\n", compression_refused, codec);
 	printf("ok: %ld records x %d bytes acks=all codec=%s: %ld successful delivery reports, "
 	       "offsets 0..%ld in produce order on each of %d partitions (%.1f s, %.1f MB/s)\n",
 	       count, size, codec, dr_ok, (count - 1) / partitions, partitions, t2 - t0,
