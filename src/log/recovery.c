@@ -16,7 +16,9 @@
  *     there and every later segment deleted, with a WARN line saying what was
  *     dropped. Kafka does the same; the dropped bytes were never acknowledged
  *     as durable (acks=all waits for the fsync that would have covered them).
- * Stray index files without a .log are removed. */
+ * The active segment's last indexed stretch is validated even when trusted,
+ * so damage found there after a clean shutdown is caught too (then the whole
+ * segment is validated). Stray index files without a .log are removed. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -256,6 +258,26 @@ static int64_t scan_segment(struct log_partition *part, struct log_segment *seg,
 		pos += total;
 	}
 	return pos;
+}
+
+/* After a clean shutdown the recovery point is the end of the log, so nothing
+ * would be validated and a batch damaged on disk since would be served as is.
+ * The active segment's last indexed stretch (at most index.interval.bytes plus
+ * one batch) is therefore always re-validated; true if it is intact. */
+static bool trusted_tail_intact(struct log_segment *seg, int64_t position, uint8_t *buf)
+{
+	int64_t pos = seg->oidx.count ? log_offset_index_pos(&seg->oidx, seg->oidx.count - 1) : 0;
+	struct log_scan scan;
+	log_scan_init(&scan, seg->log->fd, position, buf, RECOVERY_BUF);
+	while (pos < position) {
+		int64_t total, last, max_ts;
+		int err = 0;
+		if (check_batch(&scan, pos, seg->base_offset, seg->base_offset, INT64_MAX, &total, &last, &max_ts,
+				&err))
+			return false;
+		pos += total;
+	}
+	return pos == position;
 }
 
 /* ------------------------------------------------------- index handling */
@@ -524,6 +546,17 @@ int log_recover(struct log_partition *part, bool *repaired, char errmsg[ERRMSG_S
 			seg->max_ts = cp.max_ts;
 			seg->max_ts_offset = cp.max_ts_offset;
 			load_trusted_indexes(part, seg, pos, cp.offset);
+			if (last) {
+				if (!buf)
+					buf = xmalloc(RECOVERY_BUF);
+				if (!trusted_tail_intact(seg, pos, buf)) {
+					log_warn(LOG_MODULE, "recovery: %s/%020" PRId64 ".log: a batch before the "
+						 "recovery point is damaged; validating the whole segment",
+						 part->dir, seg->base_offset);
+					use_cp = false;
+					goto rescan;
+				}
+			}
 			if (pos > 0) {
 				uint8_t h[RECORDS_BATCH_HEADER_SIZE];
 				if (pread_full(seg->log->fd, h, sizeof(h), 0) == (ssize_t)sizeof(h))

@@ -163,6 +163,28 @@ static void test_crc_flip_last_batch(void **state)
 	tl_rmdir(dir);
 }
 
+static void test_crc_flip_after_clean_close(void **state)
+{
+	(void)state;
+	char *dir = tl_tmpdir();
+	struct log_config cfg;
+	tl_config(&cfg, 1 << 20);
+	struct log_partition *part = open_part(dir, &cfg);
+	size_t blen = fill(part, 20);
+	log_partition_close(part);
+
+	/* The recovery point says everything is durable, yet the last batch was
+	 * damaged on disk since: it must still be found and cut off. */
+	char *p = tl_seg_path(dir, 0, "log");
+	flip_byte(p, (int64_t)(19 * blen + 100));
+	part = open_part(dir, &cfg);
+	assert_int_equal(tl_file_size(p), (int64_t)(19 * blen));
+	check_log(part, 19 * RECS);
+	log_partition_close(part);
+	free(p);
+	tl_rmdir(dir);
+}
+
 static void test_flip_in_middle_segment(void **state)
 {
 	(void)state;
@@ -405,6 +427,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_crc_flip_last_batch),
+		cmocka_unit_test(test_crc_flip_after_clean_close),
 		cmocka_unit_test(test_flip_in_middle_segment),
 		cmocka_unit_test(test_crash_image),
 		cmocka_unit_test(test_recovery_point_trusted_prefix),
