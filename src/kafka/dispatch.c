@@ -105,6 +105,7 @@ void *kafka_decode_request(struct request *req)
 			 req->peer, api_name(req->api_key), req->api_version, req->correlation_id, req->client_id,
 			 rc == PROTO_ERR_UNDERFLOW ? "truncated" : rc == PROTO_ERR_INVALID ? "malformed" : "unsupported",
 			 r.err_off, req->body_len);
+		req->undecodable = true;
 		return NULL;
 	}
 	return out;

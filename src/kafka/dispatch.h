@@ -38,7 +38,9 @@ enum dispatch_result kafka_dispatch(struct request *req);
 
 /* For handlers: decodes req->body as the generated request struct of
  * req->api_key at req->api_version, allocated from req->arena. Returns it, or
- * NULL after logging why (the handler then answers with its API's error). */
+ * NULL after logging why and marking the request undecodable: the handler
+ * then returns HANDLER_DONE without a response and the connection is closed,
+ * as Kafka closes it for a request it cannot parse. */
 void *kafka_decode_request(struct request *req);
 
 /* The supported APIs in api key order; fills up to max, returns the count. */

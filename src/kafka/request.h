@@ -52,6 +52,7 @@ struct request {
 
 	struct buf_chain response; /* size prefix + response header + body */
 	bool no_response;          /* acks=0 produce: nothing is sent back */
+	bool undecodable;          /* the body did not parse: the connection is closed */
 	bool done;                 /* response complete, may be sent */
 	void *handler_state;       /* for a parked handler's own use */
 };

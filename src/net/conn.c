@@ -208,8 +208,11 @@ static void conn_advance(struct conn *conn)
 		conn->queued_bytes -= req->response.len;
 		if (!req->no_response) {
 			if (!req->response.len) {
-				log_error("net", "%s: no response was encoded for api %d v%d (correlation id %d); closing",
-					  conn->peer, req->api_key, req->api_version, req->correlation_id);
+				/* An undecodable request was already logged; Kafka closes
+				 * the connection then too. Anything else is a handler bug. */
+				if (!req->undecodable)
+					log_error("net", "%s: no response was encoded for api %d v%d (correlation id %d); closing",
+						  conn->peer, req->api_key, req->api_version, req->correlation_id);
 				request_free(req);
 				conn_close(conn);
 				return;
