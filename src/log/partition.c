@@ -62,6 +62,18 @@ int log_partition_find_segment(struct log_partition *part, int64_t offset)
 
 /* ------------------------------------------------------------- lifecycle */
 
+static const struct log_partition_observer *log_observer;
+
+void log_partition_observer_set(const struct log_partition_observer *obs)
+{
+	log_observer = obs;
+}
+
+void *log_partition_observer_state(struct log_partition *part)
+{
+	return part->observer_state;
+}
+
 static int mkdir_p(const char *dir, bool *created)
 {
 	*created = false;
@@ -186,6 +198,14 @@ int log_partition_open(const char *dir, const struct log_config *cfg, struct log
 			return rc;
 		}
 	}
+	if (log_observer) {
+		rc = log_observer->open(part, &part->observer_state, errmsg);
+		if (rc) {
+			log_partition_free(part);
+			return rc;
+		}
+		part->observer = log_observer;
+	}
 	*out = part;
 	return 0;
 }
@@ -221,6 +241,8 @@ void log_partition_close(struct log_partition *part)
 	if (rc)
 		log_error(LOG_MODULE, "%s: final sync failed: %s", part->dir, strerror(-rc));
 	log_partition_finish_waits(waits, nwaits, rc, atomic_load(&part->flushed_offset));
+	if (part->observer)
+		part->observer->close(part, part->observer_state, false);
 	log_partition_free(part);
 }
 
@@ -263,6 +285,8 @@ int log_partition_delete(struct log_partition *part)
 	if (part->flusher)
 		log_flusher_detach(part->flusher, part, &waits, &nwaits);
 	log_partition_finish_waits(waits, nwaits, -ENOENT, 0);
+	if (part->observer)
+		part->observer->close(part, part->observer_state, true);
 
 	char *dir = xstrdup(part->dir);
 	int rc = remove_tree_at(AT_FDCWD, dir);
@@ -274,7 +298,7 @@ int log_partition_delete(struct log_partition *part)
 	if (rc)
 		log_error(LOG_MODULE, "delete %s: %s", dir, strerror(-rc));
 	else
-		log_info(LOG_MODULE, "deleted partition directory %s", dir);
+		log_debug(LOG_MODULE, "deleted partition directory %s", dir);
 	free(dir);
 	return rc;
 }
@@ -611,6 +635,8 @@ int log_partition_sync_internal(struct log_partition *part, bool force_checkpoin
 			} else {
 				part->checkpoint = cp;
 				part->checkpoint_mono_ms = now;
+				if (part->observer && part->observer->checkpoint)
+					part->observer->checkpoint(part, part->observer_state);
 			}
 		}
 	}

@@ -618,7 +618,7 @@ int log_recover(struct log_partition *part, bool *repaired, char errmsg[ERRMSG_S
 	if (flushed < part->segs[0]->base_offset)
 		flushed = part->segs[0]->base_offset;
 	atomic_store(&part->flushed_offset, flushed);
-	log_info(LOG_MODULE, "%s: opened %d segment(s), offsets %" PRId64 "..%" PRId64
+	log_debug(LOG_MODULE, "%s: opened %d segment(s), offsets %" PRId64 "..%" PRId64
 		 ", recovery point %" PRId64, part->dir, part->nsegs, part->segs[0]->base_offset,
 		 active->end_offset, flushed);
 	rc = 0;
