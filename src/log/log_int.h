@@ -247,6 +247,10 @@ struct log_partition {
 	bool fl_kicked;           /* kicked in the current round */
 	int fl_round_err;
 	int64_t fl_round_need;    /* largest awaited end offset in the round */
+
+	/* Set once at open, before the partition is shared (partition.h). */
+	const struct log_partition_observer *observer;
+	void *observer_state;
 };
 
 /* Index of the last segment whose base <= offset (0 if offset is below all). */

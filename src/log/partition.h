@@ -129,4 +129,31 @@ int log_partition_offset_for_time(struct log_partition *part, int64_t ts, int64_
  * MAX_TIMESTAMP); -1/-1 when empty. */
 void log_partition_max_timestamp(struct log_partition *part, int64_t *timestamp, int64_t *offset);
 
+/* ------------------------------------------------------------- observer
+ * State a layer above keeps beside each partition and derives from its
+ * batches (txn/ keeps the producer state: sequences and epochs). One
+ * observer per process, installed before any partition is opened; the log
+ * calls it at these points and otherwise knows nothing of it. */
+struct log_partition_observer {
+	/* At the end of log_partition_open(), after recovery (the log is final:
+	 * end offset known, torn tail gone), before the partition is returned.
+	 * Sets *state (kept with the partition). A non-zero return fails the
+	 * open with errmsg. */
+	int (*open)(struct log_partition *part, void **state, char errmsg[ERRMSG_SIZE]);
+	/* Right after a recovery point was written (flusher thread, or the
+	 * closing thread): a good moment to persist derived state. Calls for one
+	 * partition never overlap. May be NULL. */
+	void (*checkpoint)(struct log_partition *part, void *state);
+	/* At close, after the final sync (deleting = false), or before the
+	 * directory is removed (deleting = true). Frees state. */
+	void (*close)(struct log_partition *part, void *state, bool deleting);
+};
+
+/* Installs obs for partitions opened from now on (NULL: none). Not
+ * thread-safe: call at start-up. obs must outlive those partitions. */
+void log_partition_observer_set(const struct log_partition_observer *obs);
+
+/* The state the observer's open() set for part, or NULL. */
+void *log_partition_observer_state(struct log_partition *part);
+
 #endif
