@@ -16,6 +16,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +46,25 @@ struct config_entry {
 	const struct config_key *known;
 };
 
-struct config {
-	struct config_entry *entries; /* sorted by key */
+/* One dynamic layer: sorted keys and their values, all interned in
+ * config.dyn_strings so a returned pointer outlives a later change. */
+struct config_dyn {
+	const char **keys;
+	const char **values;
 	int count;
 	int cap;
+};
+
+struct config {
+	struct config_entry *entries; /* sorted by key; static after start-up */
+	int count;
+	int cap;
+	pthread_rwlock_t dyn_lock;    /* guards dyn[] and dyn_strings */
+	struct config_dyn dyn[2];     /* by enum config_layer */
+	atomic_int dyn_count;         /* entries in both layers: 0 skips the lock */
+	char **dyn_strings;           /* every dynamic key and value ever stored */
+	int dyn_nstrings;
+	int dyn_strings_cap;
 };
 
 #define I16_MAX 32767
@@ -128,6 +145,30 @@ static const struct config_key known_keys[] = {
 };
 
 #define KNOWN_COUNT ((int)(sizeof(known_keys) / sizeof(known_keys[0])))
+
+/* Known keys that may change at runtime (DescribeConfigs says read_only for
+ * the rest). Kafka's dynamic log defaults, plus a few Samsa reads per request
+ * anyway (topic creation defaults). Sorted. */
+static const char *const dynamic_keys[] = {
+	"auto.create.topics.enable",
+	"compression.type",
+	"default.replication.factor",
+	"log.cleanup.policy",
+	"log.flush.interval.messages",
+	"log.flush.interval.ms",
+	"log.index.interval.bytes",
+	"log.index.size.max.bytes",
+	"log.level",
+	"log.message.timestamp.type",
+	"log.retention.bytes",
+	"log.retention.ms",
+	"log.roll.ms",
+	"log.segment.bytes",
+	"message.max.bytes",
+	"min.insync.replicas",
+	"num.partitions",
+	"unclean.leader.election.enable",
+};
 
 static const struct config_key *known_find(const char *key)
 {
@@ -385,6 +426,8 @@ static void config_derive(struct config *cfg)
 struct config *config_new(void)
 {
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	pthread_rwlock_init(&cfg->dyn_lock, NULL);
+	atomic_init(&cfg->dyn_count, 0);
 	for (int i = 0; i < KNOWN_COUNT; i++) {
 		if (i > 0 && strcmp(known_keys[i - 1].name, known_keys[i].name) >= 0) {
 			log_error("config", "known key table not sorted at %s", known_keys[i].name);
@@ -406,6 +449,14 @@ void config_free(struct config *cfg)
 		free(cfg->entries[i].value);
 	}
 	free(cfg->entries);
+	for (int i = 0; i < 2; i++) {
+		free(cfg->dyn[i].keys);
+		free(cfg->dyn[i].values);
+	}
+	for (int i = 0; i < cfg->dyn_nstrings; i++)
+		free(cfg->dyn_strings[i]);
+	free(cfg->dyn_strings);
+	pthread_rwlock_destroy(&cfg->dyn_lock);
 	free(cfg);
 }
 
@@ -442,8 +493,200 @@ out:
 	return rc;
 }
 
+/* ---- dynamic layers -------------------------------------------------------- */
+
+static int dyn_index(const struct config_dyn *d, const char *key, bool *found)
+{
+	int lo = 0, hi = d->count - 1;
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+		int c = strcmp(key, d->keys[mid]);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	*found = false;
+	return lo;
+}
+
+/* The dynamic value of key (broker layer, then default layer), or NULL. */
+static const char *dyn_value(const struct config *cfg, const char *key)
+{
+	if (atomic_load_explicit(&cfg->dyn_count, memory_order_acquire) == 0)
+		return NULL;
+	pthread_rwlock_t *lock = (pthread_rwlock_t *)&cfg->dyn_lock; /* a lock is mutable state */
+	const char *value = NULL;
+	pthread_rwlock_rdlock(lock);
+	for (int layer = CONFIG_LAYER_BROKER; layer >= CONFIG_LAYER_DEFAULT && !value; layer--) {
+		bool found;
+		int i = dyn_index(&cfg->dyn[layer], key, &found);
+		if (found)
+			value = cfg->dyn[layer].values[i];
+	}
+	pthread_rwlock_unlock(lock);
+	return value;
+}
+
+/* A copy of s that lives until config_free(). dyn_lock held for writing. */
+static const char *dyn_intern(struct config *cfg, const char *s)
+{
+	if (cfg->dyn_nstrings == cfg->dyn_strings_cap) {
+		cfg->dyn_strings_cap = cfg->dyn_strings_cap ? cfg->dyn_strings_cap * 2 : 32;
+		cfg->dyn_strings = xrealloc(cfg->dyn_strings, (size_t)cfg->dyn_strings_cap * sizeof(char *));
+	}
+	char *copy = xstrdup(s);
+	cfg->dyn_strings[cfg->dyn_nstrings++] = copy;
+	return copy;
+}
+
+bool config_is_dynamic(const char *key)
+{
+	int lo = 0, hi = (int)(sizeof(dynamic_keys) / sizeof(dynamic_keys[0])) - 1;
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+		int c = strcmp(key, dynamic_keys[mid]);
+		if (c == 0)
+			return true;
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return false;
+}
+
+int config_validate(const char *key, const char *value, char errmsg[ERRMSG_SIZE])
+{
+	const struct config_key *known = known_find(key);
+	if (!known) {
+		err_printf(errmsg, "Unknown broker config: %s", key);
+		return -SAMSA_EINVAL_CONFIG;
+	}
+	if (!value) {
+		err_printf(errmsg, "Null value not supported for broker config %s", key);
+		return -SAMSA_EINVAL_CONFIG;
+	}
+	return validate(known, value, errmsg);
+}
+
+int config_dynamic_set(struct config *cfg, enum config_layer layer, const char *key, const char *value,
+		       char errmsg[ERRMSG_SIZE])
+{
+	if (!config_is_dynamic(key)) {
+		if (known_find(key))
+			err_printf(errmsg, "Cannot update these configs dynamically: %s", key);
+		else
+			err_printf(errmsg, "Unknown broker config: %s", key);
+		return -SAMSA_EINVAL_CONFIG;
+	}
+	int rc = value ? config_validate(key, value, errmsg) : 0;
+	if (rc < 0)
+		return rc;
+	struct config_dyn *d = &cfg->dyn[layer];
+	pthread_rwlock_wrlock(&cfg->dyn_lock);
+	bool found;
+	int i = dyn_index(d, key, &found);
+	if (!value) {
+		if (found) {
+			memmove(&d->keys[i], &d->keys[i + 1], (size_t)(d->count - i - 1) * sizeof(*d->keys));
+			memmove(&d->values[i], &d->values[i + 1], (size_t)(d->count - i - 1) * sizeof(*d->values));
+			d->count--;
+			atomic_fetch_sub(&cfg->dyn_count, 1);
+		}
+	} else if (found) {
+		if (strcmp(d->values[i], value) != 0)
+			d->values[i] = dyn_intern(cfg, value);
+	} else {
+		if (d->count == d->cap) {
+			d->cap = d->cap ? d->cap * 2 : 16;
+			d->keys = xrealloc(d->keys, (size_t)d->cap * sizeof(*d->keys));
+			d->values = xrealloc(d->values, (size_t)d->cap * sizeof(*d->values));
+		}
+		memmove(&d->keys[i + 1], &d->keys[i], (size_t)(d->count - i) * sizeof(*d->keys));
+		memmove(&d->values[i + 1], &d->values[i], (size_t)(d->count - i) * sizeof(*d->values));
+		d->keys[i] = dyn_intern(cfg, key);
+		d->values[i] = dyn_intern(cfg, value);
+		d->count++;
+		atomic_fetch_add(&cfg->dyn_count, 1);
+	}
+	pthread_rwlock_unlock(&cfg->dyn_lock);
+	return 0;
+}
+
+const char *config_dynamic_get(const struct config *cfg, enum config_layer layer, const char *key)
+{
+	pthread_rwlock_t *lock = (pthread_rwlock_t *)&cfg->dyn_lock;
+	pthread_rwlock_rdlock(lock);
+	bool found;
+	int i = dyn_index(&cfg->dyn[layer], key, &found);
+	const char *value = found ? cfg->dyn[layer].values[i] : NULL;
+	pthread_rwlock_unlock(lock);
+	return value;
+}
+
+int config_dynamic_list(const struct config *cfg, enum config_layer layer, const char ***keys,
+			const char ***values)
+{
+	pthread_rwlock_t *lock = (pthread_rwlock_t *)&cfg->dyn_lock;
+	pthread_rwlock_rdlock(lock);
+	const struct config_dyn *d = &cfg->dyn[layer];
+	int n = d->count;
+	*keys = xcalloc((size_t)n + 1, sizeof(char *));
+	*values = xcalloc((size_t)n + 1, sizeof(char *));
+	if (n) {
+		memcpy(*keys, d->keys, (size_t)n * sizeof(char *));
+		memcpy(*values, d->values, (size_t)n * sizeof(char *));
+	}
+	pthread_rwlock_unlock(lock);
+	return n;
+}
+
+const char *config_static_get(const struct config *cfg, const char *key)
+{
+	const struct config_entry *entry = entry_find(cfg, key);
+	return entry ? entry->value : NULL;
+}
+
+int config_known_count(void)
+{
+	return KNOWN_COUNT;
+}
+
+const char *config_known_name(int index)
+{
+	return index >= 0 && index < KNOWN_COUNT ? known_keys[index].name : NULL;
+}
+
+const char *config_known_default(const char *key)
+{
+	const struct config_key *known = known_find(key);
+	return known ? known->def : NULL;
+}
+
+enum config_value_type config_known_type(const char *key)
+{
+	const struct config_key *known = known_find(key);
+	switch (known ? known->type : CFG_STRING) {
+	case CFG_LIST: return CONFIG_VALUE_LIST;
+	case CFG_BOOL: return CONFIG_VALUE_BOOL;
+	case CFG_SHORT: return CONFIG_VALUE_SHORT;
+	case CFG_INT: return CONFIG_VALUE_INT;
+	case CFG_LONG: return CONFIG_VALUE_LONG;
+	case CFG_STRING: break;
+	}
+	return CONFIG_VALUE_STRING;
+}
+
 const char *config_get(const struct config *cfg, const char *key)
 {
+	const char *value = dyn_value(cfg, key);
+	if (value)
+		return value;
 	const struct config_entry *entry = entry_find(cfg, key);
 	return entry ? entry->value : NULL;
 }
@@ -470,18 +713,20 @@ static const struct config_entry *typed_entry(const struct config *cfg, const ch
 int64_t config_get_int(const struct config *cfg, const char *key)
 {
 	const struct config_entry *entry = typed_entry(cfg, key, false);
+	const char *value = dyn_value(cfg, key);
 	int64_t v = 0;
-	if (entry)
-		parse_int64(entry->value, &v); /* validated when set */
+	if (value || entry)
+		parse_int64(value ? value : entry->value, &v); /* validated when set */
 	return v;
 }
 
 bool config_get_bool(const struct config *cfg, const char *key)
 {
 	const struct config_entry *entry = typed_entry(cfg, key, true);
+	const char *value = dyn_value(cfg, key);
 	bool b = false;
-	if (entry)
-		parse_bool(entry->value, &b);
+	if (value || entry)
+		parse_bool(value ? value : entry->value, &b);
 	return b;
 }
 

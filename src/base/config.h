@@ -47,4 +47,51 @@ bool config_is_known(const char *key);
 /* True for keys whose values must not be logged (passwords, secrets, keys). */
 bool config_is_sensitive(const char *key);
 
+/* ---- Dynamic configuration --------------------------------------------------
+ * AlterConfigs / IncrementalAlterConfigs on the broker resource change two
+ * layers above the static configuration: the cluster-wide default (resource
+ * name "") and this broker's own (resource name = node.id). config_get() and
+ * config_get_int/bool() see this broker's layer first, then the default layer,
+ * then the static value. Only config_is_dynamic() keys go there. The layers are
+ * internally locked and may change while other threads read: every string
+ * config_get() returns stays valid until config_free(). Persisting them is the
+ * caller's job (meta/broker_config.c). */
+enum config_layer { CONFIG_LAYER_DEFAULT, CONFIG_LAYER_BROKER };
+
+/* The type of a known key, for DescribeConfigs. */
+enum config_value_type {
+	CONFIG_VALUE_STRING,
+	CONFIG_VALUE_LIST,
+	CONFIG_VALUE_BOOL,
+	CONFIG_VALUE_SHORT,
+	CONFIG_VALUE_INT,
+	CONFIG_VALUE_LONG,
+};
+
+/* True if key may be changed at runtime (a dynamic broker config). */
+bool config_is_dynamic(const char *key);
+/* Type and range check of a known key's value, storing nothing. Returns 0, or
+ * -SAMSA_EINVAL_CONFIG with errmsg (also for an unknown key). */
+int config_validate(const char *key, const char *value, char errmsg[ERRMSG_SIZE]);
+/* Sets (value != NULL) or removes (value == NULL) key in a dynamic layer.
+ * Returns 0, or -SAMSA_EINVAL_CONFIG with errmsg when the key is not dynamic
+ * or the value is invalid. */
+int config_dynamic_set(struct config *cfg, enum config_layer layer, const char *key, const char *value,
+		       char errmsg[ERRMSG_SIZE]);
+/* key's value in that layer, or NULL. */
+const char *config_dynamic_get(const struct config *cfg, enum config_layer layer, const char *key);
+/* The keys and values of a layer, sorted by key: returns the count and two
+ * allocated arrays (free() both; the strings stay valid until config_free()). */
+int config_dynamic_list(const struct config *cfg, enum config_layer layer, const char ***keys,
+			const char ***values);
+/* key's static value (built-in default, file, environment, --set), ignoring
+ * the dynamic layers; NULL if none. */
+const char *config_static_get(const struct config *cfg, const char *key);
+/* The known keys in sorted order (index < config_known_count()), their
+ * built-in defaults (NULL if none) and types. */
+int config_known_count(void);
+const char *config_known_name(int index);
+const char *config_known_default(const char *key);
+enum config_value_type config_known_type(const char *key);
+
 #endif

@@ -22,6 +22,12 @@
 	X(PROTO_API_API_VERSIONS, kafka_handle_api_versions, 0, 4) \
 	X(PROTO_API_CREATE_TOPICS, kafka_handle_create_topics, 0, 7) \
 	X(PROTO_API_DELETE_TOPICS, kafka_handle_delete_topics, 0, 6) \
+	X(PROTO_API_DELETE_RECORDS, kafka_handle_delete_records, 0, 2) \
+	X(PROTO_API_DESCRIBE_CONFIGS, kafka_handle_describe_configs, 0, 4) \
+	X(PROTO_API_ALTER_CONFIGS, kafka_handle_alter_configs, 0, 2) \
+	X(PROTO_API_CREATE_PARTITIONS, kafka_handle_create_partitions, 0, 3) \
+	X(PROTO_API_INCREMENTAL_ALTER_CONFIGS, kafka_handle_incremental_alter_configs, 0, 1) \
+	X(PROTO_API_DESCRIBE_CLUSTER, kafka_handle_describe_cluster, 0, 1) \
 	/* end of rows: each row ends with a backslash */
 
 #define KAFKA_HANDLER_PROTOTYPE(key, fn, min, max) enum handler_result fn(struct request *req);

@@ -138,6 +138,153 @@ static void log_partition_free(struct log_partition *part)
 	free(part);
 }
 
+/* ------------------------------------------------------ log start offset */
+
+/* "log-start-offset" (ours, per partition; Kafka keeps one
+ * log-start-offset-checkpoint per data dir): "1 <offset>\n", written only by
+ * DeleteRecords, so a partition that never had records deleted has none and
+ * starts at its first segment's base offset. */
+#define LOG_START_OFFSET_FILE "log-start-offset"
+
+static int log_start_offset_read(int dir_fd, int64_t *offset)
+{
+	int fd = openat(dir_fd, LOG_START_OFFSET_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char buf[64];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	int err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = '\0';
+	int version, used = 0;
+	long long v;
+	if (sscanf(buf, "%d %lld\n%n", &version, &v, &used) != 2 || version != 1 || used != n || v < 0)
+		return -SAMSA_ECORRUPT;
+	*offset = v;
+	return 0;
+}
+
+static int log_start_offset_write(int dir_fd, int64_t offset)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "1 %" PRId64 "\n", offset);
+	int fd = openat(dir_fd, LOG_START_OFFSET_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	if (write(fd, buf, (size_t)n) != n)
+		rc = errno ? -errno : -EIO;
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	if (!rc && renameat(dir_fd, LOG_START_OFFSET_FILE ".tmp", dir_fd, LOG_START_OFFSET_FILE) < 0)
+		rc = -errno;
+	if (!rc && fsync(dir_fd) < 0)
+		rc = -errno;
+	if (rc)
+		unlinkat(dir_fd, LOG_START_OFFSET_FILE ".tmp", 0);
+	return rc;
+}
+
+/* Publishes start as the log start offset and deletes the segments wholly
+ * below it (each one whose successor starts at or below it; the active
+ * segment always stays). Readers holding a removed segment's file keep their
+ * reference; its index is only used under part->mu, which we hold while
+ * unlinking it from the list. */
+static void log_partition_trim(struct log_partition *part, int64_t start)
+{
+	pthread_mutex_lock(&part->append_mu);
+	pthread_mutex_lock(&part->mu);
+	if (start > atomic_load_explicit(&part->start_offset, memory_order_relaxed))
+		atomic_store_explicit(&part->start_offset, start, memory_order_release);
+	int n = 0;
+	while (n < part->nsegs - 1 && part->segs[n + 1]->base_offset <= start)
+		n++;
+	struct log_segment **gone = NULL;
+	if (n) {
+		gone = xmalloc((size_t)n * sizeof(*gone));
+		memcpy(gone, part->segs, (size_t)n * sizeof(*gone));
+		memmove(part->segs, part->segs + n, (size_t)(part->nsegs - n) * sizeof(*part->segs));
+		part->nsegs -= n;
+		part->dir_dirty = true; /* the next sync makes the unlinks durable */
+	}
+	pthread_mutex_unlock(&part->mu);
+	pthread_mutex_unlock(&part->append_mu);
+
+	static const char *const exts[] = {"log", "index", "timeindex"};
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < 3; k++) {
+			char name[64];
+			snprintf(name, sizeof(name), "%020" PRId64 ".%s", gone[i]->base_offset, exts[k]);
+			if (unlinkat(part->dir_fd, name, 0) < 0 && errno != ENOENT)
+				log_warn(LOG_MODULE, "%s: removing %s: %s", part->dir, name, strerror(errno));
+		}
+		log_segment_free(gone[i]);
+	}
+	if (n)
+		log_info(LOG_MODULE, "%s: deleted %d segment(s) below log start offset %" PRId64, part->dir, n,
+			 start);
+	free(gone);
+}
+
+/* At open, after recovery: the stored log start offset, if any, raised to
+ * the first segment's base and lowered to the end offset (a crash may have cut
+ * off the tail it pointed into). */
+static void log_start_offset_load(struct log_partition *part)
+{
+	unlinkat(part->dir_fd, LOG_START_OFFSET_FILE ".tmp", 0);
+	int64_t start = 0;
+	int rc = log_start_offset_read(part->dir_fd, &start);
+	if (rc == -ENOENT)
+		return;
+	if (rc) {
+		log_warn(LOG_MODULE, "%s: ignoring unreadable %s: %s", part->dir, LOG_START_OFFSET_FILE,
+			 rc == -SAMSA_ECORRUPT ? "malformed" : strerror(-rc));
+		return;
+	}
+	int64_t end = atomic_load(&part->end_offset);
+	if (start > end) {
+		log_warn(LOG_MODULE, "%s: log start offset %" PRId64 " is beyond the end offset %" PRId64
+			 " after recovery; starting at %" PRId64, part->dir, start, end, end);
+		start = end;
+	}
+	if (start > atomic_load(&part->start_offset))
+		log_partition_trim(part, start);
+}
+
+int log_partition_delete_records(struct log_partition *part, int64_t offset, int64_t *low_watermark)
+{
+	/* sync_mu serializes start offset updates with each other (and with
+	 * checkpoint writes, which touch the same directory). */
+	pthread_mutex_lock(&part->sync_mu);
+	int64_t start = atomic_load_explicit(&part->start_offset, memory_order_acquire);
+	int64_t end = atomic_load_explicit(&part->end_offset, memory_order_acquire);
+	*low_watermark = start;
+	if (offset == -1)
+		offset = end;
+	if (offset < 0 || offset > end) {
+		pthread_mutex_unlock(&part->sync_mu);
+		return -SAMSA_ERANGE;
+	}
+	if (offset <= start) {
+		pthread_mutex_unlock(&part->sync_mu);
+		return 0;
+	}
+	int rc = log_start_offset_write(part->dir_fd, offset);
+	if (rc) {
+		log_error(LOG_MODULE, "%s: writing %s: %s", part->dir, LOG_START_OFFSET_FILE, strerror(-rc));
+		pthread_mutex_unlock(&part->sync_mu);
+		return rc;
+	}
+	log_partition_trim(part, offset);
+	*low_watermark = offset;
+	pthread_mutex_unlock(&part->sync_mu);
+	log_info(LOG_MODULE, "%s: log start offset moved to %" PRId64, part->dir, offset);
+	return 0;
+}
+
 int log_partition_open(const char *dir, const struct log_config *cfg, struct log_flusher *flusher,
 		       struct log_partition **out, char errmsg[ERRMSG_SIZE])
 {
@@ -188,6 +335,7 @@ int log_partition_open(const char *dir, const struct log_config *cfg, struct log
 		log_partition_free(part);
 		return rc;
 	}
+	log_start_offset_load(part);
 	if (repaired) {
 		/* Files were truncated or removed: make that and the recovery point
 		 * durable now, so a crash cannot resurrect what was dropped. */

@@ -98,6 +98,17 @@ int64_t log_partition_end_offset(struct log_partition *part);
 /* Offset up to which everything is on stable storage. */
 int64_t log_partition_flushed_offset(struct log_partition *part);
 
+/* DeleteRecords: moves the log start offset (the low watermark) up to offset
+ * (-1: the high watermark). The new start offset is first written durably to
+ * the partition's "log-start-offset" file (tmp + fsync + rename + directory
+ * fsync), which log_partition_open() reads back; then segments wholly below it
+ * are deleted. Reads below it give -SAMSA_ERANGE. An offset at or below the
+ * current start offset changes nothing. Sets *low_watermark to the resulting
+ * start offset. Returns 0, -SAMSA_ERANGE when offset is above the high
+ * watermark or below -1, or -errno when the file cannot be written (nothing
+ * changed then). Syncs on the calling thread. */
+int log_partition_delete_records(struct log_partition *part, int64_t offset, int64_t *low_watermark);
+
 /* A byte range of one segment file holding whole batches. */
 struct log_read_result {
 	struct file_ref *file; /* reference owned by the caller: file_ref_put() it; NULL if len == 0 */

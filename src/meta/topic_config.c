@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,49 +22,62 @@ struct topic_config_def {
 	int64_t min;
 	const char *choices; /* TC_ENUM / TC_LIST: comma-separated allowed values */
 	const char *broker_key; /* broker config giving the default, or NULL */
+	const char *dflt;       /* Kafka's built-in default */
 };
 
 #define TC_NOMIN INT64_MIN
+#define TC_LONG_MAX "9223372036854775807"
 
+/* Sorted by key. */
 static const struct topic_config_def topic_config_defs[] = {
-	{"cleanup.policy", TC_LIST, 0, "delete,compact", "log.cleanup.policy"},
-	{"compression.type", TC_ENUM, 0, "uncompressed,zstd,lz4,snappy,gzip,producer", "compression.type"},
-	{"delete.retention.ms", TC_LONG, 0, NULL, "log.cleaner.delete.retention.ms"},
-	{"file.delete.delay.ms", TC_LONG, 0, NULL, "log.segment.delete.delay.ms"},
-	{"flush.messages", TC_LONG, 1, NULL, "log.flush.interval.messages"},
-	{"flush.ms", TC_LONG, 0, NULL, "log.flush.interval.ms"},
-	{"follower.replication.throttled.replicas", TC_STRING, 0, NULL, NULL},
-	{"index.interval.bytes", TC_INT, 0, NULL, "log.index.interval.bytes"},
-	{"leader.replication.throttled.replicas", TC_STRING, 0, NULL, NULL},
-	{"local.retention.bytes", TC_LONG, -2, NULL, NULL},
-	{"local.retention.ms", TC_LONG, -2, NULL, NULL},
-	{"max.compaction.lag.ms", TC_LONG, 1, NULL, "log.cleaner.max.compaction.lag.ms"},
-	{"max.message.bytes", TC_INT, 0, NULL, "message.max.bytes"},
-	{"message.downconversion.enable", TC_BOOL, 0, NULL, NULL},
-	{"message.format.version", TC_STRING, 0, NULL, NULL},
-	{"message.timestamp.after.max.ms", TC_LONG, 0, NULL, NULL},
-	{"message.timestamp.before.max.ms", TC_LONG, 0, NULL, NULL},
-	{"message.timestamp.difference.max.ms", TC_LONG, 0, NULL, NULL},
-	{"message.timestamp.type", TC_ENUM, 0, "CreateTime,LogAppendTime", "log.message.timestamp.type"},
-	{"min.cleanable.dirty.ratio", TC_DOUBLE, 0, NULL, "log.cleaner.min.cleanable.ratio"},
-	{"min.compaction.lag.ms", TC_LONG, 0, NULL, "log.cleaner.min.compaction.lag.ms"},
-	{"min.insync.replicas", TC_INT, 1, NULL, "min.insync.replicas"},
-	{"preallocate", TC_BOOL, 0, NULL, "log.preallocate"},
-	{"remote.storage.enable", TC_BOOL, 0, NULL, NULL},
-	{"retention.bytes", TC_LONG, TC_NOMIN, NULL, "log.retention.bytes"},
-	{"retention.ms", TC_LONG, -1, NULL, NULL},
-	{"segment.bytes", TC_INT, 14, NULL, "log.segment.bytes"},
-	{"segment.index.bytes", TC_INT, 4, NULL, "log.index.size.max.bytes"},
-	{"segment.jitter.ms", TC_LONG, 0, NULL, "log.roll.jitter.ms"},
-	{"segment.ms", TC_LONG, 1, NULL, NULL},
-	{"unclean.leader.election.enable", TC_BOOL, 0, NULL, "unclean.leader.election.enable"},
+	{"cleanup.policy", TC_LIST, 0, "delete,compact", "log.cleanup.policy", "delete"},
+	{"compression.type", TC_ENUM, 0, "uncompressed,zstd,lz4,snappy,gzip,producer", "compression.type", "producer"},
+	{"delete.retention.ms", TC_LONG, 0, NULL, "log.cleaner.delete.retention.ms", "86400000"},
+	{"file.delete.delay.ms", TC_LONG, 0, NULL, "log.segment.delete.delay.ms", "60000"},
+	{"flush.messages", TC_LONG, 1, NULL, "log.flush.interval.messages", TC_LONG_MAX},
+	{"flush.ms", TC_LONG, 0, NULL, "log.flush.interval.ms", TC_LONG_MAX},
+	{"follower.replication.throttled.replicas", TC_STRING, 0, NULL, NULL, ""},
+	{"index.interval.bytes", TC_INT, 0, NULL, "log.index.interval.bytes", "4096"},
+	{"leader.replication.throttled.replicas", TC_STRING, 0, NULL, NULL, ""},
+	{"local.retention.bytes", TC_LONG, -2, NULL, NULL, "-2"},
+	{"local.retention.ms", TC_LONG, -2, NULL, NULL, "-2"},
+	{"max.compaction.lag.ms", TC_LONG, 1, NULL, "log.cleaner.max.compaction.lag.ms", TC_LONG_MAX},
+	{"max.message.bytes", TC_INT, 0, NULL, "message.max.bytes", "1048588"},
+	{"message.downconversion.enable", TC_BOOL, 0, NULL, NULL, "true"},
+	{"message.format.version", TC_STRING, 0, NULL, NULL, "3.0-IV1"},
+	{"message.timestamp.after.max.ms", TC_LONG, 0, NULL, NULL, TC_LONG_MAX},
+	{"message.timestamp.before.max.ms", TC_LONG, 0, NULL, NULL, TC_LONG_MAX},
+	{"message.timestamp.difference.max.ms", TC_LONG, 0, NULL, NULL, TC_LONG_MAX},
+	{"message.timestamp.type", TC_ENUM, 0, "CreateTime,LogAppendTime", "log.message.timestamp.type", "CreateTime"},
+	{"min.cleanable.dirty.ratio", TC_DOUBLE, 0, NULL, "log.cleaner.min.cleanable.ratio", "0.5"},
+	{"min.compaction.lag.ms", TC_LONG, 0, NULL, "log.cleaner.min.compaction.lag.ms", "0"},
+	{"min.insync.replicas", TC_INT, 1, NULL, "min.insync.replicas", "1"},
+	{"preallocate", TC_BOOL, 0, NULL, "log.preallocate", "false"},
+	{"remote.storage.enable", TC_BOOL, 0, NULL, NULL, "false"},
+	{"retention.bytes", TC_LONG, TC_NOMIN, NULL, "log.retention.bytes", "-1"},
+	{"retention.ms", TC_LONG, -1, NULL, "log.retention.ms", "604800000"},
+	{"segment.bytes", TC_INT, 14, NULL, "log.segment.bytes", "1073741824"},
+	{"segment.index.bytes", TC_INT, 4, NULL, "log.index.size.max.bytes", "10485760"},
+	{"segment.jitter.ms", TC_LONG, 0, NULL, "log.roll.jitter.ms", "0"},
+	{"segment.ms", TC_LONG, 1, NULL, "log.roll.ms", "604800000"},
+	{"unclean.leader.election.enable", TC_BOOL, 0, NULL, "unclean.leader.election.enable", "false"},
 };
+
+#define TOPIC_CONFIG_COUNT ((int)(sizeof(topic_config_defs) / sizeof(topic_config_defs[0])))
 
 static const struct topic_config_def *topic_config_find(const char *key)
 {
-	for (size_t i = 0; i < sizeof(topic_config_defs) / sizeof(topic_config_defs[0]); i++)
-		if (strcmp(topic_config_defs[i].key, key) == 0)
-			return &topic_config_defs[i];
+	int lo = 0, hi = TOPIC_CONFIG_COUNT - 1;
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+		int c = strcmp(key, topic_config_defs[mid].key);
+		if (c == 0)
+			return &topic_config_defs[mid];
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
 	return NULL;
 }
 
@@ -100,6 +114,10 @@ int meta_topic_config_validate(const char *key, const char *value, char errmsg[E
 	}
 	if (!value) {
 		err_printf(errmsg, "Null value not supported for topic config %s", key);
+		return -SAMSA_EINVAL_CONFIG;
+	}
+	if (strpbrk(value, "\r\n")) {
+		err_printf(errmsg, "Invalid value for configuration %s: line breaks are not allowed", key);
 		return -SAMSA_EINVAL_CONFIG;
 	}
 	int64_t v;
@@ -144,6 +162,8 @@ int meta_topic_config_validate(const char *key, const char *value, char errmsg[E
 		return 0;
 	case TC_LIST: {
 		const char *p = value;
+		if (p[strspn(p, " ")] == '\0')
+			return 0; /* an empty list */
 		do {
 			while (*p == ' ')
 				p++;
@@ -250,15 +270,59 @@ const char *meta_topic_config_default(const struct config *cfg, const char *key,
 		snprintf(buf, size, "%lld", (long long)ms);
 		return buf;
 	}
-	return def->broker_key && cfg ? config_get(cfg, def->broker_key) : NULL;
+	const char *v = def->broker_key && cfg ? config_get(cfg, def->broker_key) : NULL;
+	return v ? v : def->dflt;
+}
+
+const char *meta_topic_config_broker_key(const char *key)
+{
+	const struct topic_config_def *def = topic_config_find(key);
+	return def ? def->broker_key : NULL;
+}
+
+const char *meta_topic_config_builtin_default(const char *key)
+{
+	const struct topic_config_def *def = topic_config_find(key);
+	return def ? def->dflt : NULL;
+}
+
+enum meta_config_type meta_topic_config_type(const char *key)
+{
+	const struct topic_config_def *def = topic_config_find(key);
+	if (!def)
+		return META_CONFIG_TYPE_UNKNOWN;
+	switch (def->type) {
+	case TC_LONG: return META_CONFIG_TYPE_LONG;
+	case TC_INT: return META_CONFIG_TYPE_INT;
+	case TC_BOOL: return META_CONFIG_TYPE_BOOLEAN;
+	case TC_DOUBLE: return META_CONFIG_TYPE_DOUBLE;
+	case TC_LIST: return META_CONFIG_TYPE_LIST;
+	case TC_ENUM:
+	case TC_STRING: break;
+	}
+	return META_CONFIG_TYPE_STRING;
+}
+
+bool meta_topic_config_known(const char *key)
+{
+	return topic_config_find(key) != NULL;
 }
 
 int meta_topic_config_count(void)
 {
-	return (int)(sizeof(topic_config_defs) / sizeof(topic_config_defs[0]));
+	return TOPIC_CONFIG_COUNT;
 }
 
 const char *meta_topic_config_key(int index)
 {
 	return topic_config_defs[index].key;
+}
+
+bool meta_log_config_differs(const struct log_config *a, const struct log_config *b)
+{
+	return a->segment_bytes != b->segment_bytes || a->segment_ms != b->segment_ms ||
+	       a->retention_ms != b->retention_ms || a->retention_bytes != b->retention_bytes ||
+	       a->max_message_bytes != b->max_message_bytes || a->index_interval_bytes != b->index_interval_bytes ||
+	       a->segment_index_bytes != b->segment_index_bytes || a->flush_messages != b->flush_messages ||
+	       a->flush_ms != b->flush_ms || a->timestamp_log_append != b->timestamp_log_append;
 }

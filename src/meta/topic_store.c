@@ -148,35 +148,42 @@ void topic_store_records_free(struct topic_record *recs, int count)
 	free(recs);
 }
 
-int topic_store_save(const char *data_dir, const struct topic_record *rec, char errmsg[ERRMSG_SIZE])
+/* Writes content to __samsa_meta/<file> atomically: tmp + fsync + rename +
+ * directory fsync. what names it in errmsg. */
+static int store_write(const char *data_dir, const char *file, const char *what, const char *content, size_t len,
+		       char errmsg[ERRMSG_SIZE])
 {
 	char *dir = store_path(data_dir, NULL, "");
-	char *tmp = store_path(data_dir, rec->name, TOPIC_STORE_SUFFIX ".tmp");
-	char *path = store_path(data_dir, rec->name, TOPIC_STORE_SUFFIX);
+	char *tmp = store_path(data_dir, file, ".tmp");
+	char *path = store_path(data_dir, file, "");
 	int rc = 0;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		rc = -errno;
 		err_printf(errmsg, "cannot create %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
 		rc = -errno;
 		err_printf(errmsg, "cannot write %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	fprintf(f, "topic.id=");
-	for (int i = 0; i < 16; i++)
-		fprintf(f, "%02x", rec->id[i]);
-	fprintf(f, "\npartitions=%d\n", rec->partition_count);
-	for (int i = 0; i < rec->config_count; i++)
-		fprintf(f, "config.%s=%s\n", rec->config_keys[i], rec->config_values[i]);
-	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-	int saved = errno;
-	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) < 0) {
-		rc = -(ok ? errno : saved);
-		err_printf(errmsg, "cannot store topic %s: %s", rec->name, strerror(-rc));
+	size_t done = 0;
+	while (done < len && rc == 0) {
+		ssize_t w = write(fd, content + done, len - done);
+		if (w < 0 && errno != EINTR)
+			rc = -errno;
+		else if (w > 0)
+			done += (size_t)w;
+	}
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		err_printf(errmsg, "cannot store %s: %s", what, strerror(-rc));
 		unlink(tmp);
 		goto out;
 	}
@@ -187,6 +194,99 @@ out:
 	free(dir);
 	free(tmp);
 	free(path);
+	return rc;
+}
+
+int topic_store_save(const char *data_dir, const struct topic_record *rec, char errmsg[ERRMSG_SIZE])
+{
+	char *content = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&content, &len);
+	if (!f)
+		abort();
+	fprintf(f, "topic.id=");
+	for (int i = 0; i < 16; i++)
+		fprintf(f, "%02x", rec->id[i]);
+	fprintf(f, "\npartitions=%d\n", rec->partition_count);
+	for (int i = 0; i < rec->config_count; i++)
+		fprintf(f, "config.%s=%s\n", rec->config_keys[i], rec->config_values[i]);
+	fclose(f);
+	char file[300], what[300];
+	snprintf(file, sizeof(file), "%s" TOPIC_STORE_SUFFIX, rec->name);
+	snprintf(what, sizeof(what), "topic %s", rec->name);
+	int rc = store_write(data_dir, file, what, content, len, errmsg);
+	free(content);
+	return rc;
+}
+
+#define BROKER_STORE_FILE "broker.config"
+static const char *const broker_layer_prefix[] = {"default.", "broker."};
+
+int topic_store_load_broker(const char *data_dir, struct broker_config_entry **out, char errmsg[ERRMSG_SIZE])
+{
+	*out = NULL;
+	char *path = store_path(data_dir, BROKER_STORE_FILE, "");
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		int rc = errno == ENOENT ? 0 : -errno;
+		if (rc)
+			err_printf(errmsg, "cannot read %s: %s", path, strerror(errno));
+		free(path);
+		return rc;
+	}
+	struct broker_config_entry *entries = NULL;
+	int count = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) >= 0) {
+		line[strcspn(line, "\r\n")] = '\0';
+		char *eq = strchr(line, '=');
+		if (!line[0] || line[0] == '#' || !eq)
+			continue;
+		*eq = '\0';
+		for (int layer = 0; layer < 2; layer++) {
+			size_t plen = strlen(broker_layer_prefix[layer]);
+			if (strncmp(line, broker_layer_prefix[layer], plen) != 0 || !line[plen])
+				continue;
+			entries = xrealloc(entries, (size_t)(count + 1) * sizeof(*entries));
+			entries[count].layer = (enum config_layer)layer;
+			entries[count].key = xstrdup(line + plen);
+			entries[count].value = xstrdup(eq + 1);
+			count++;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	free(path);
+	*out = entries;
+	return count;
+}
+
+void topic_store_broker_free(struct broker_config_entry *entries, int count)
+{
+	for (int i = 0; i < count; i++) {
+		free(entries[i].key);
+		free(entries[i].value);
+	}
+	free(entries);
+}
+
+int topic_store_save_broker(const char *data_dir, const struct broker_config_entry *entries, int count,
+			    char errmsg[ERRMSG_SIZE])
+{
+	char *content = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&content, &len);
+	if (!f)
+		abort();
+	fprintf(f, "# Dynamic broker configs (AlterConfigs, IncrementalAlterConfigs); samsa rewrites this file.\n");
+	for (int i = 0; i < count; i++)
+		fprintf(f, "%s%s=%s\n", broker_layer_prefix[entries[i].layer == CONFIG_LAYER_BROKER],
+			entries[i].key, entries[i].value);
+	fclose(f);
+	int rc = store_write(data_dir, BROKER_STORE_FILE, "dynamic broker configs", content, len, errmsg);
+	free(content);
 	return rc;
 }
 

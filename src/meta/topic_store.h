@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "base/config.h"
 #include "base/err.h"
 
 struct topic_record {
@@ -27,5 +28,23 @@ void topic_store_records_free(struct topic_record *recs, int count);
 
 int topic_store_save(const char *data_dir, const struct topic_record *rec, char errmsg[ERRMSG_SIZE]);
 int topic_store_remove(const char *data_dir, const char *name);
+
+/* The broker's dynamic configs: <data dir>/__samsa_meta/broker.config with
+ *   default.<key>=<value>    (cluster-wide default layer)
+ *   broker.<key>=<value>     (this broker's layer)
+ * written the same way. Its name does not end in .properties, so it is never
+ * taken for a topic. */
+struct broker_config_entry {
+	enum config_layer layer;
+	char *key;
+	char *value;
+};
+
+/* Reads the stored entries: returns the count (0 when there is no file,
+ * *out allocated) or -errno with errmsg; free with topic_store_broker_free(). */
+int topic_store_load_broker(const char *data_dir, struct broker_config_entry **out, char errmsg[ERRMSG_SIZE]);
+void topic_store_broker_free(struct broker_config_entry *entries, int count);
+int topic_store_save_broker(const char *data_dir, const struct broker_config_entry *entries, int count,
+			    char errmsg[ERRMSG_SIZE]);
 
 #endif
