@@ -30,6 +30,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "cli/commands.h"
+#include "group/coordinator.h"
 #include "kafka/broker.h"
 #include "kafka/fetch_wait.h"
 #include "log/flusher.h"
@@ -398,6 +399,11 @@ int cli_serve_main(int argc, char **argv)
 	broker.reactor_count = net_server_reactor_count(srv);
 	broker.reactors = net_server_reactors(srv);
 	broker.fetch_waiters = kafka_fetch_waiters_new(broker.reactors, broker.reactor_count);
+	broker.groups = group_coordinator_open(cfg, topics, flusher, NULL, errmsg);
+	if (!broker.groups) {
+		log_error("serve", "cannot start the group coordinator: %s", errmsg);
+		goto out;
+	}
 
 	if (net_server_start(srv, errmsg) < 0) {
 		log_error("serve", "%s", errmsg);
@@ -412,6 +418,7 @@ int cli_serve_main(int argc, char **argv)
 	while (sigwait(&sigs, &sig) != 0)
 		;
 	log_info("serve", "%s received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	group_coordinator_stop(broker.groups); /* parked JoinGroup/SyncGroup answer NOT_COORDINATOR */
 	net_server_shutdown(srv, SHUTDOWN_TIMEOUT_MS);
 	exit_code = 0;
 
@@ -419,6 +426,7 @@ out:
 	/* Topics before the flusher (closing a partition detaches it from the
 	 * flusher and syncs it), and both before the reactors stop, so callbacks
 	 * they post still land on a running reactor. */
+	group_coordinator_close(broker.groups); /* holds __consumer_offsets: before the topics */
 	if (topics)
 		meta_topics_close(topics);
 	if (flusher)

@@ -9,9 +9,10 @@ struct meta_topics;
 struct log_flusher;
 struct reactor;
 struct kafka_fetch_waiters;
+struct group_coordinator;
 
 struct broker {
-	const struct config *config;  /* read-only after start-up */
+	const struct config *config;  /* static keys read-only after start-up; dynamic ones change via meta (AlterConfigs) */
 	struct meta_topics *topics;   /* topic registry (meta/topics.h), internally locked */
 	struct log_flusher *flusher;  /* group commit for the data dir */
 	int32_t node_id;
@@ -21,6 +22,7 @@ struct broker {
 	int reactor_count;
 	struct reactor **reactors;
 	struct kafka_fetch_waiters *fetch_waiters; /* parked long-poll fetches (kafka/fetch_wait.h) */
+	struct group_coordinator *groups; /* consumer groups and offsets (group/coordinator.h), internally locked */
 };
 
 #endif

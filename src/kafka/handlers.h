@@ -18,7 +18,15 @@
 	X(PROTO_API_FETCH, kafka_handle_fetch, 4, 17) \
 	X(PROTO_API_LIST_OFFSETS, kafka_handle_list_offsets, 0, 10) \
 	X(PROTO_API_METADATA, kafka_handle_metadata, 0, 12) \
+	X(PROTO_API_OFFSET_COMMIT, kafka_handle_offset_commit, 0, 9) \
+	X(PROTO_API_OFFSET_FETCH, kafka_handle_offset_fetch, 0, 9) \
 	X(PROTO_API_FIND_COORDINATOR, kafka_handle_find_coordinator, 0, 6) \
+	X(PROTO_API_JOIN_GROUP, kafka_handle_join_group, 0, 9) \
+	X(PROTO_API_HEARTBEAT, kafka_handle_heartbeat, 0, 4) \
+	X(PROTO_API_LEAVE_GROUP, kafka_handle_leave_group, 0, 5) \
+	X(PROTO_API_SYNC_GROUP, kafka_handle_sync_group, 0, 5) \
+	X(PROTO_API_DESCRIBE_GROUPS, kafka_handle_describe_groups, 0, 5) \
+	X(PROTO_API_LIST_GROUPS, kafka_handle_list_groups, 0, 5) \
 	X(PROTO_API_API_VERSIONS, kafka_handle_api_versions, 0, 4) \
 	X(PROTO_API_CREATE_TOPICS, kafka_handle_create_topics, 0, 7) \
 	X(PROTO_API_DELETE_TOPICS, kafka_handle_delete_topics, 0, 6) \
@@ -28,6 +36,8 @@
 	X(PROTO_API_CREATE_PARTITIONS, kafka_handle_create_partitions, 0, 3) \
 	X(PROTO_API_INCREMENTAL_ALTER_CONFIGS, kafka_handle_incremental_alter_configs, 0, 1) \
 	X(PROTO_API_DESCRIBE_CLUSTER, kafka_handle_describe_cluster, 0, 1) \
+	X(PROTO_API_DELETE_GROUPS, kafka_handle_delete_groups, 0, 2) \
+	X(PROTO_API_OFFSET_DELETE, kafka_handle_offset_delete, 0, 0) \
 	/* end of rows: each row ends with a backslash */
 
 #define KAFKA_HANDLER_PROTOTYPE(key, fn, min, max) enum handler_result fn(struct request *req);
