@@ -36,6 +36,8 @@
 #include "log/flusher.h"
 #include "meta/topics.h"
 #include "net/server.h"
+#include "txn/pid.h"
+#include "txn/producer_state.h"
 
 #define SHUTDOWN_TIMEOUT_MS 10000
 
@@ -386,6 +388,13 @@ int cli_serve_main(int argc, char **argv)
 		log_error("serve", "%s", errmsg);
 		goto out;
 	}
+	broker.pids = txn_pids_open(data_dir, errmsg);
+	if (!broker.pids) {
+		log_error("serve", "%s", errmsg);
+		goto out;
+	}
+	/* Before any partition opens: each loads its producer state. */
+	txn_partition_state_install(config_get_int(cfg, "producer.id.expiration.ms"));
 	flusher = log_flusher_start();
 	topics = meta_topics_open(data_dir, cfg, flusher, errmsg);
 	if (!topics) {
@@ -434,6 +443,7 @@ out:
 	net_server_free(srv);
 	if (broker.fetch_waiters)
 		kafka_fetch_waiters_free(broker.fetch_waiters);
+	txn_pids_close(broker.pids);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	free(data_dir);

@@ -10,6 +10,7 @@ struct log_flusher;
 struct reactor;
 struct kafka_fetch_waiters;
 struct group_coordinator;
+struct txn_pids;
 
 struct broker {
 	const struct config *config;  /* static keys read-only after start-up; dynamic ones change via meta (AlterConfigs) */
@@ -23,6 +24,7 @@ struct broker {
 	struct reactor **reactors;
 	struct kafka_fetch_waiters *fetch_waiters; /* parked long-poll fetches (kafka/fetch_wait.h) */
 	struct group_coordinator *groups; /* consumer groups and offsets (group/coordinator.h), internally locked */
+	struct txn_pids *pids;        /* producer id allocator (txn/pid.h), internally locked */
 };
 
 #endif

@@ -31,6 +31,7 @@
 	X(PROTO_API_CREATE_TOPICS, kafka_handle_create_topics, 0, 7) \
 	X(PROTO_API_DELETE_TOPICS, kafka_handle_delete_topics, 0, 6) \
 	X(PROTO_API_DELETE_RECORDS, kafka_handle_delete_records, 0, 2) \
+	X(PROTO_API_INIT_PRODUCER_ID, kafka_handle_init_producer_id, 0, 5) \
 	X(PROTO_API_DESCRIBE_CONFIGS, kafka_handle_describe_configs, 0, 4) \
 	X(PROTO_API_ALTER_CONFIGS, kafka_handle_alter_configs, 0, 2) \
 	X(PROTO_API_CREATE_PARTITIONS, kafka_handle_create_partitions, 0, 3) \

@@ -6,7 +6,11 @@
  *            parks, and each partition's flush callback is posted back to this
  *            reactor; the response goes out when the last one arrives.
  * Nothing of a batch that fails validation is appended. Produce v0-2 may
- * carry legacy message sets (magic 0/1); they are converted to one v2 batch. */
+ * carry legacy message sets (magic 0/1); they are converted to one v2 batch.
+ * Batches with a producer id (idempotent producers) go through the
+ * partition's producer state (txn/producer_state.h): a retried batch is
+ * answered with its original offsets instead of being appended again, a
+ * sequence gap or an old epoch is refused. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +31,7 @@
 #include "proto/gen/produce_response.h"
 #include "proto/legacy.h"
 #include "proto/records.h"
+#include "txn/producer_state.h"
 
 /* A parked acks=all request, in the request's arena. */
 struct produce_wait {
@@ -47,6 +52,25 @@ static struct kstr arena_kstr(struct arena *arena, const char *msg)
 {
 	size_t len = strlen(msg);
 	return (struct kstr){.ptr = arena_strndup(arena, msg, len), .len = (int32_t)len};
+}
+
+/* The wire error for a refused idempotent batch. */
+static int16_t produce_txn_error(enum txn_verdict verdict)
+{
+	switch (verdict) {
+	case TXN_OUT_OF_ORDER:
+		return KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+	case TXN_INVALID_EPOCH:
+		return KERR_INVALID_PRODUCER_EPOCH;
+	case TXN_NO_TXN:
+		return KERR_INVALID_TXN_STATE;
+	case TXN_INVALID:
+		return KERR_INVALID_RECORD;
+	case TXN_OK:
+	case TXN_DUPLICATE:
+		break;
+	}
+	return KERR_NONE;
 }
 
 static void produce_partition_error(struct request *req, struct produce_response_partition_produce_response *presp,
@@ -101,13 +125,23 @@ static struct log_partition *produce_partition(struct request *req, struct meta_
 	}
 	struct log_partition *part = topic->partitions[pdata->index];
 	struct log_append_result res;
-	rc = log_partition_append(part, batches, len, info.record_count, clock_wall_ms(), &res);
+	enum txn_verdict verdict;
+	rc = txn_partition_append(part, batches, len, info.record_count, clock_wall_ms(), &res, &verdict,
+				  errmsg);
 	free(converted);
 	if (rc < 0) {
 		log_error("produce", "append to %s-%d failed: %s", topic->name, pdata->index, strerror(-rc));
 		produce_partition_error(req, presp, kafka_error_from_err(rc), strerror(-rc));
 		return NULL;
 	}
+	if (verdict != TXN_OK && verdict != TXN_DUPLICATE) {
+		log_debug("produce", "%s-%d from %s: %s", topic->name, pdata->index, req->peer, errmsg);
+		produce_partition_error(req, presp, produce_txn_error(verdict), errmsg);
+		return NULL;
+	}
+	if (verdict == TXN_DUPLICATE)
+		log_info("produce", "%s-%d from %s: duplicate batch (a retry), answered with its offset %lld",
+			 topic->name, pdata->index, req->peer, (long long)res.base_offset);
 	presp->error_code = KERR_NONE;
 	presp->base_offset = res.base_offset;
 	presp->log_append_time_ms = res.log_append_time;
