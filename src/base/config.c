@@ -126,6 +126,8 @@ static const struct config_key known_keys[] = {
 	{"num.network.threads", CFG_INT, "0", 0, 1024, NULL},
 	{"num.partitions", CFG_INT, "1", 1, I32_MAX, NULL},
 	{"num.recovery.threads.per.data.dir", CFG_INT, "1", 1, I32_MAX, NULL},
+	{"offset.metadata.max.bytes", CFG_INT, "4096", 0, I32_MAX, NULL},
+	{"offsets.retention.check.interval.ms", CFG_INT, "600000", 1, I32_MAX, NULL},
 	{"offsets.retention.minutes", CFG_INT, "10080", 1, I32_MAX, NULL},
 	{"offsets.topic.num.partitions", CFG_INT, "50", 1, I32_MAX, NULL},
 	{"offsets.topic.replication.factor", CFG_SHORT, "3", 1, I16_MAX, NULL},

@@ -19,11 +19,6 @@
 #include "proto/gen/delete_records_response.h"
 #include "proto/gen/errors.h"
 
-static bool delete_records_internal_topic(const char *name)
-{
-	return strcmp(name, "__consumer_offsets") == 0 || strcmp(name, "__transaction_state") == 0;
-}
-
 static void delete_records_topic(struct request *req, const struct delete_records_request_delete_records_topic *rt,
 				 struct delete_records_response_delete_records_topic_result *tres)
 {
@@ -43,7 +38,7 @@ static void delete_records_topic(struct request *req, const struct delete_record
 			pres->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 			continue;
 		}
-		if (delete_records_internal_topic(topic->name)) {
+		if (meta_topic_is_internal(topic->name)) {
 			pres->error_code = KERR_INVALID_TOPIC_EXCEPTION;
 			continue;
 		}

@@ -34,7 +34,7 @@ static void metadata_topic_fill(struct request *req, struct meta_topic *topic, b
 	tresp->error_code = KERR_NONE;
 	tresp->name = (struct kstr){.ptr = arena_strndup(req->arena, topic->name, len), .len = (int32_t)len};
 	memcpy(tresp->topic_id, topic->id, sizeof(tresp->topic_id));
-	tresp->is_internal = topic->name[0] == '_' && topic->name[1] == '_';
+	tresp->is_internal = meta_topic_is_internal(topic->name);
 	tresp->topic_authorized_operations = include_ops ? METADATA_ALL_TOPIC_OPERATIONS : INT32_MIN;
 	tresp->partitions_count = topic->partition_count;
 	tresp->partitions = arena_alloc(req->arena, sizeof(*tresp->partitions) * (size_t)topic->partition_count);

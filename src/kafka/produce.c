@@ -96,6 +96,11 @@ static struct log_partition *produce_partition(struct request *req, struct meta_
 		produce_partition_error(req, presp, KERR_UNKNOWN_TOPIC_OR_PARTITION, NULL);
 		return NULL;
 	}
+	if (meta_topic_is_internal(topic->name)) {
+		snprintf(errmsg, sizeof(errmsg), "Cannot append to internal topic %s", topic->name);
+		produce_partition_error(req, presp, KERR_INVALID_TOPIC_EXCEPTION, errmsg);
+		return NULL;
+	}
 	const struct krecords *records = &pdata->records;
 	if (records->len <= 0) {
 		produce_partition_error(req, presp, KERR_CORRUPT_MESSAGE, "Produce request has no record batches");

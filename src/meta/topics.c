@@ -45,6 +45,11 @@ struct meta_topics {
 	int cap;
 };
 
+bool meta_topic_is_internal(const char *name)
+{
+	return strcmp(name, "__consumer_offsets") == 0 || strcmp(name, "__transaction_state") == 0;
+}
+
 bool meta_topic_name_valid(const char *name, char errmsg[ERRMSG_SIZE])
 {
 	size_t len = strlen(name);

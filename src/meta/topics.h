@@ -53,6 +53,10 @@ struct meta_topics *meta_topics_open(const char *data_dir, struct config *cfg,
 				     struct log_flusher *flusher, char errmsg[ERRMSG_SIZE]);
 void meta_topics_close(struct meta_topics *topics);
 
+/* Kafka's internal topics (__consumer_offsets, __transaction_state): marked
+ * internal in Metadata, written only by the broker itself. */
+bool meta_topic_is_internal(const char *name);
+
 /* Kafka's topic name rule: 1..249 chars of [a-zA-Z0-9._-], not "." or "..". */
 bool meta_topic_name_valid(const char *name, char errmsg[ERRMSG_SIZE]);
 
