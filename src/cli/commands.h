@@ -5,5 +5,6 @@
 
 int cli_serve_main(int argc, char **argv);
 int cli_topic_main(int argc, char **argv);
+int cli_group_main(int argc, char **argv);
 
 #endif

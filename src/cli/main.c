@@ -22,6 +22,7 @@ struct cli_command {
 static const struct cli_command commands[] = {
 	{"serve", cli_serve_main, "run a broker: samsa serve [server.properties] [--set key=value ...]"},
 	{"topic", cli_topic_main, "create, list, describe and delete topics on a running broker"},
+	{"group", cli_group_main, "list, describe, delete consumer groups and reset their offsets"},
 };
 
 static void usage(FILE *out)
