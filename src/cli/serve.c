@@ -34,6 +34,8 @@
 #include "kafka/broker.h"
 #include "kafka/fetch_wait.h"
 #include "log/flusher.h"
+#include "log/cleaner.h"
+#include "log/retention.h"
 #include "meta/topics.h"
 #include "net/server.h"
 #include "txn/pid.h"
@@ -333,6 +335,42 @@ static char *data_dir_from_config(const struct config *cfg)
 	return dir;
 }
 
+/* ---- retention ------------------------------------------------------------ */
+
+/* True if a cleanup.policy list names "delete". */
+static bool policy_has_delete(const char *policy)
+{
+	for (const char *p = policy; p && *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		size_t n = strcspn(p, ",");
+		size_t m = n;
+		while (m > 0 && p[m - 1] == ' ')
+			m--;
+		if (m == 6 && strncmp(p, "delete", 6) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* Every log.retention.check.interval.ms: retention on each partition of the
+ * topics whose cleanup.policy contains "delete". */
+static void retention_pass(void *arg, int64_t now_ms)
+{
+	struct meta_topics *topics = arg;
+	struct meta_topic **list;
+	int n = meta_topic_list(topics, &list);
+	for (int i = 0; i < n; i++) {
+		char buf[64];
+		if (!policy_has_delete(meta_topic_config_value(topics, list[i], "cleanup.policy", buf, sizeof(buf))))
+			continue;
+		for (int32_t p = 0; p < list[i]->partition_count; p++)
+			log_partition_apply_retention(list[i]->partitions[p], now_ms, NULL);
+	}
+	meta_topic_list_free(topics, list, n);
+}
+
 /* ---- serve ---------------------------------------------------------------- */
 
 int cli_serve_main(int argc, char **argv)
@@ -366,6 +404,8 @@ int cli_serve_main(int argc, char **argv)
 	struct meta_topics *topics = NULL;
 	struct net_server *srv = NULL;
 	struct broker broker = {0};
+	struct log_retention *retention = NULL;
+	struct log_cleaner *cleaner = NULL;
 
 	struct net_endpoint bind, adv;
 	if (net_listeners_resolve(cfg, &bind, &adv, errmsg) < 0) {
@@ -414,6 +454,10 @@ int cli_serve_main(int argc, char **argv)
 		goto out;
 	}
 
+	retention = log_retention_start(config_get_int(cfg, "log.retention.check.interval.ms"), retention_pass, topics);
+	if (config_get_bool(cfg, "log.cleaner.enable"))
+		cleaner = log_cleaner_start(config_get_int(cfg, "log.cleaner.backoff.ms"), meta_topics_clean_round, topics);
+
 	if (net_server_start(srv, errmsg) < 0) {
 		log_error("serve", "%s", errmsg);
 		net_server_shutdown(srv, SHUTDOWN_TIMEOUT_MS);
@@ -435,6 +479,8 @@ out:
 	/* Topics before the flusher (closing a partition detaches it from the
 	 * flusher and syncs it), and both before the reactors stop, so callbacks
 	 * they post still land on a running reactor. */
+	log_cleaner_stop(cleaner); /* walks the topics: before they close */
+	log_retention_stop(retention); /* walks the topics: before they close */
 	group_coordinator_close(broker.groups); /* holds __consumer_offsets: before the topics */
 	if (topics)
 		meta_topics_close(topics);

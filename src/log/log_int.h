@@ -251,7 +251,15 @@ struct log_partition {
 	/* Set once at open, before the partition is shared (partition.h). */
 	const struct log_partition_observer *observer;
 	void *observer_state;
+
+	/* cleaner.c: the first offset not yet cleaned (cleaner thread only) */
+	int64_t cleaner_checkpoint;
 };
+
+/* log_partition_delete_records() without its log line (retention.c logs its
+ * own): moves the log start offset durably, then deletes the segments wholly
+ * below it. Same arguments and results. */
+int log_partition_move_start(struct log_partition *part, int64_t offset, int64_t *low_watermark);
 
 /* Index of the last segment whose base <= offset (0 if offset is below all). */
 int log_partition_find_segment(struct log_partition *part, int64_t offset);

@@ -28,6 +28,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "log/cleaner.h"
 #include "log/log_int.h"
 
 void log_config_defaults(struct log_config *cfg)
@@ -224,8 +225,8 @@ static void log_partition_trim(struct log_partition *part, int64_t start)
 		log_segment_free(gone[i]);
 	}
 	if (n)
-		log_info(LOG_MODULE, "%s: deleted %d segment(s) below log start offset %" PRId64, part->dir, n,
-			 start);
+		log_debug(LOG_MODULE, "%s: deleted %d segment(s) below log start offset %" PRId64, part->dir, n,
+			  start);
 	free(gone);
 }
 
@@ -256,6 +257,15 @@ static void log_start_offset_load(struct log_partition *part)
 
 int log_partition_delete_records(struct log_partition *part, int64_t offset, int64_t *low_watermark)
 {
+	int64_t before = log_partition_start_offset(part);
+	int rc = log_partition_move_start(part, offset, low_watermark);
+	if (!rc && *low_watermark > before)
+		log_info(LOG_MODULE, "%s: log start offset moved to %" PRId64, part->dir, *low_watermark);
+	return rc;
+}
+
+int log_partition_move_start(struct log_partition *part, int64_t offset, int64_t *low_watermark)
+{
 	/* sync_mu serializes start offset updates with each other (and with
 	 * checkpoint writes, which touch the same directory). */
 	pthread_mutex_lock(&part->sync_mu);
@@ -281,7 +291,6 @@ int log_partition_delete_records(struct log_partition *part, int64_t offset, int
 	log_partition_trim(part, offset);
 	*low_watermark = offset;
 	pthread_mutex_unlock(&part->sync_mu);
-	log_info(LOG_MODULE, "%s: log start offset moved to %" PRId64, part->dir, offset);
 	return 0;
 }
 
@@ -336,6 +345,7 @@ int log_partition_open(const char *dir, const struct log_config *cfg, struct log
 		return rc;
 	}
 	log_start_offset_load(part);
+	log_cleaner_after_recovery(part);
 	if (repaired) {
 		/* Files were truncated or removed: make that and the recovery point
 		 * durable now, so a crash cannot resurrect what was dropped. */
@@ -503,6 +513,11 @@ static int log_partition_roll(struct log_partition *part)
 	if (rc)
 		log_warn(LOG_MODULE, "%s: writing indexes of segment %020" PRId64 ": %s", part->dir,
 			 old->base_offset, strerror(-rc));
+	/* Give back what was preallocated past the data (see log_partition_prealloc):
+	 * the size stays, only blocks beyond it are freed. */
+	if (ftruncate(old->log->fd, (off_t)old->size) < 0)
+		log_warn(LOG_MODULE, "%s: releasing the preallocated tail of segment %020" PRId64 ": %s",
+			 part->dir, old->base_offset, strerror(errno));
 
 	pthread_mutex_lock(&part->mu);
 	old->sealed = true;
@@ -544,6 +559,52 @@ static bool log_partition_should_roll(struct log_partition *part, struct log_seg
 	if (end + offsets - 1 - seg->base_offset > INT32_MAX)
 		return true;
 	return false;
+}
+
+/* Preallocation. On ext4 a buffered write into blocks not yet allocated goes
+ * through delayed allocation, whose per-block reservation bookkeeping costs
+ * more CPU than the copy itself; a write into blocks reserved beforehand
+ * with fallocate(FALLOC_FL_KEEP_SIZE) skips it, and a later fdatasync has no
+ * allocation to do. So the active segment is reserved ahead of the write
+ * position in chunks that double from 64 KiB to 64 MiB ([0,64K) [64K,128K)
+ * [128K,256K) ... [32M,64M), then every 64 MiB), never past segment.bytes:
+ * what is reserved beyond the data stays below max(64 KiB, what was
+ * written) and 64 MiB. KEEP_SIZE leaves the file size alone, so readers,
+ * recovery and tools see exactly the bytes written. The unused tail is given
+ * back when the segment rolls (ftruncate to its size) and when it is closed
+ * or found after a crash (segment.c). Errors (a filesystem without
+ * fallocate, ENOSPC) are ignored: the write then takes the ordinary path and
+ * reports real failures itself. */
+#define LOG_PREALLOC_MIN ((int64_t)64 << 10)
+#define LOG_PREALLOC_MAX ((int64_t)64 << 20)
+
+/* The end of the preallocation chunk holding byte pos. */
+static int64_t log_prealloc_chunk_end(int64_t pos)
+{
+	if (pos >= LOG_PREALLOC_MAX)
+		return (pos / LOG_PREALLOC_MAX + 1) * LOG_PREALLOC_MAX;
+	int64_t end = LOG_PREALLOC_MIN;
+	while (end <= pos)
+		end <<= 1;
+	return end;
+}
+
+/* Before writing [pos, end) to seg (append_mu held): when the write reaches
+ * a chunk no earlier write reached, reserve up to the end of that chunk.
+ * Stateless: a write that stays inside the current chunk costs nothing. */
+static void log_partition_prealloc(struct log_partition *part, struct log_segment *seg, int64_t pos,
+				   int64_t end)
+{
+	int64_t chunk_end = log_prealloc_chunk_end(end - 1);
+	if (pos > 0 && chunk_end == log_prealloc_chunk_end(pos - 1))
+		return;
+	int64_t limit = part->cfg.segment_bytes;
+	if (limit <= 0 || limit > LOG_SEGMENT_MAX_BYTES)
+		limit = LOG_SEGMENT_MAX_BYTES;
+	if (chunk_end > limit)
+		chunk_end = limit;
+	if (chunk_end > pos)
+		(void)fallocate(seg->log->fd, FALLOC_FL_KEEP_SIZE, (off_t)pos, (off_t)(chunk_end - pos));
 }
 
 /* Upper bound for a flush.ms delay, so deadlines never overflow. */
@@ -604,6 +665,7 @@ int log_partition_append(struct log_partition *part, uint8_t *batches, size_t le
 		p += (size_t)total;
 	}
 
+	log_partition_prealloc(part, seg, pos, pos + (int64_t)len);
 	rc = log_pwrite_all(seg->log->fd, batches, len, (off_t)pos);
 	if (rc) {
 		/* Cut off whatever part of it landed; nothing partial stays. */

@@ -25,6 +25,7 @@ struct log_segment_view {
 	int64_t base_offset;
 	int64_t size;
 	int64_t start_pos; /* index hint: a batch start at or before the wanted batch */
+	int64_t cand_pos;  /* maybe the wanted batch itself (see log_partition_read), or -1 */
 	int64_t end_hint;  /* a batch start <= start_pos + max_bytes, or -1 */
 };
 
@@ -51,7 +52,7 @@ int log_partition_read(struct log_partition *part, int64_t offset, int32_t max_b
 	memset(res, 0, sizeof(*res));
 	if (max_bytes < 0)
 		max_bytes = 0;
-	struct log_segment_view v = {.end_hint = -1};
+	struct log_segment_view v = {.cand_pos = -1, .end_hint = -1};
 
 	pthread_mutex_lock(&part->mu);
 	int64_t start = atomic_load_explicit(&part->start_offset, memory_order_relaxed);
@@ -79,7 +80,29 @@ int log_partition_read(struct log_partition *part, int64_t offset, int32_t max_b
 	v.size = seg->size;
 	log_segment_load_indexes(seg, part->dir);
 	v.start_pos = log_segment_lookup(seg, part->dir, offset);
-	int64_t target = v.start_pos + max_bytes;
+	/* Index entries are keyed by a batch's last offset, so the floor entry
+	 * is a batch before the wanted one, and reaching the wanted one means
+	 * reading that batch's header first. The next entry is the first batch
+	 * ending at or past offset; when it starts at or below offset it is the
+	 * wanted batch, which its own header tells. With batches larger than
+	 * index.interval.bytes every batch has an entry, so a consumer reading
+	 * on where its last fetch stopped saves a pread; tried only when the
+	 * scan from the floor entry would need another read to get there. */
+	if (seg->oidx.loaded && offset > seg->base_offset) {
+		int64_t rel = offset - seg->base_offset;
+		if (rel > UINT32_MAX)
+			rel = UINT32_MAX;
+		ssize_t k = log_offset_index_floor(&seg->oidx, (uint32_t)rel);
+		if (k < 0 || log_offset_index_rel(&seg->oidx, (size_t)k) < (uint32_t)rel) {
+			size_t c = (size_t)(k + 1);
+			int64_t cand = -1;
+			if (c < seg->oidx.count)
+				cand = log_offset_index_pos(&seg->oidx, c);
+			if (cand < v.size && cand - v.start_pos > READ_SCAN_BUF - RECORDS_BATCH_HEADER_SIZE)
+				v.cand_pos = cand;
+		}
+	}
+	int64_t target = (v.cand_pos >= 0 ? v.cand_pos : v.start_pos) + max_bytes;
 	if (target > UINT32_MAX)
 		target = UINT32_MAX;
 	if (seg->oidx.loaded) {
@@ -97,8 +120,17 @@ int log_partition_read(struct log_partition *part, int64_t offset, int32_t max_b
 	log_scan_init(&scan, v.file->fd, v.size, buf, sizeof(buf));
 	int rc = 0;
 	int64_t pos = v.start_pos, first_total = 0;
+	if (v.cand_pos >= 0) {
+		const uint8_t *h = log_scan_get(&scan, v.cand_pos, RECORDS_BATCH_HEADER_SIZE, &rc);
+		if (h && (int64_t)log_be64(h) <= offset && batch_last_offset(h) >= offset &&
+		    batch_total(h) >= RECORDS_BATCH_HEADER_SIZE && v.cand_pos + batch_total(h) <= v.size) {
+			pos = v.cand_pos;
+			first_total = batch_total(h);
+		}
+		rc = 0; /* otherwise the scan below finds it (or the error) */
+	}
 	/* Find the batch holding offset (the first whose last offset >= it). */
-	for (;;) {
+	while (!first_total) {
 		if (pos >= v.size) {
 			/* Not in this segment after all (cannot happen with a
 			 * consistent end offset): nothing to return. */

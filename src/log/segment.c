@@ -74,6 +74,20 @@ int log_segment_create(const char *dir, int64_t base, struct log_segment **out,
 	return 0;
 }
 
+/* Blocks allocated past the end of a .log file are what the append path
+ * preallocated (partition.c, log_partition_prealloc) and did not fill. More
+ * than this beyond the size (extent-tree blocks count in st_blocks too) and
+ * they are given back with an ftruncate to the unchanged size, which frees
+ * only blocks past the end. */
+#define LOG_SEGMENT_SLACK_BYTES (32 << 10)
+
+static void log_segment_release_tail(int fd, const struct stat *st)
+{
+	int64_t used = ((int64_t)st->st_size + 4095) & ~(int64_t)4095;
+	if ((int64_t)st->st_blocks * 512 - used > LOG_SEGMENT_SLACK_BYTES)
+		(void)ftruncate(fd, st->st_size);
+}
+
 int log_segment_open(const char *dir, int64_t base, struct log_segment **out,
 		     char errmsg[ERRMSG_SIZE])
 {
@@ -91,6 +105,7 @@ int log_segment_open(const char *dir, int64_t base, struct log_segment **out,
 		return rc;
 	}
 	seg->size = st.st_size;
+	log_segment_release_tail(seg->log->fd, &st); /* left by a crash */
 	*out = seg;
 	return 0;
 }
@@ -99,6 +114,9 @@ void log_segment_free(struct log_segment *seg)
 {
 	if (!seg)
 		return;
+	struct stat st;
+	if (seg->log && !seg->sealed && fstat(seg->log->fd, &st) == 0)
+		log_segment_release_tail(seg->log->fd, &st); /* the active one's preallocation */
 	file_ref_put(seg->log);
 	file_ref_put(seg->idx_file);
 	file_ref_put(seg->tidx_file);

@@ -24,9 +24,11 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "log/cleaner.h"
 #include "meta/configs.h"
 #include "meta/topic_config.h"
 #include "meta/topic_store.h"
@@ -453,9 +455,43 @@ void meta_topic_list_free(struct meta_topics *topics, struct meta_topic **list, 
 	free(list);
 }
 
+void meta_topics_clean_round(void *arg, const atomic_bool *stop)
+{
+	struct meta_topics *topics = arg;
+	struct meta_topic **list;
+	int n = meta_topic_list(topics, &list);
+	for (int i = 0; i < n && !atomic_load(stop); i++) {
+		struct meta_topic *t = list[i];
+		char buf[64];
+		const char *v = meta_topic_config_value(topics, t, "cleanup.policy", buf, sizeof(buf));
+		if (t->deleted || !v || !strstr(v, "compact"))
+			continue;
+		struct log_clean_config cc;
+		log_clean_config_defaults(&cc);
+		if ((v = meta_topic_config_value(topics, t, "delete.retention.ms", buf, sizeof(buf))))
+			cc.delete_retention_ms = strtoll(v, NULL, 10);
+		if ((v = meta_topic_config_value(topics, t, "min.compaction.lag.ms", buf, sizeof(buf))))
+			cc.min_compaction_lag_ms = strtoll(v, NULL, 10);
+		if ((v = meta_topic_config_value(topics, t, "min.cleanable.dirty.ratio", buf, sizeof(buf))))
+			cc.min_cleanable_ratio = strtod(v, NULL);
+		for (int p = 0; p < t->partition_count && !atomic_load(stop); p++)
+			log_partition_clean(t->partitions[p], &cc, clock_wall_ms(), false, NULL);
+	}
+	meta_topic_list_free(topics, list, n);
+}
+
 struct config *meta_topics_config(struct meta_topics *topics)
 {
 	return topics->cfg;
+}
+
+const char *meta_topic_config_value(struct meta_topics *topics, const struct meta_topic *topic, const char *key,
+				    char *buf, size_t size)
+{
+	for (int i = 0; i < topic->config_count; i++)
+		if (strcmp(topic->config_keys[i], key) == 0)
+			return topic->config_values[i];
+	return meta_topic_config_default(topics->cfg, key, buf, size);
 }
 
 /* ------------------------------------------------------------ snapshots */

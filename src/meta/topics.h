@@ -17,6 +17,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/config.h"
@@ -100,8 +101,20 @@ int meta_topic_alter_configs(struct meta_topics *topics, const char *name, bool 
 int meta_broker_alter_configs(struct meta_topics *topics, enum config_layer layer, bool replace, int n,
 			      const struct meta_config_change *changes, bool validate_only, char errmsg[ERRMSG_SIZE]);
 
+/* One log cleaner round (log/cleaner.h, log_cleaner_round_fn; arg is the
+ * registry): cleans every partition of the topics whose cleanup.policy
+ * contains "compact", with their delete.retention.ms, min.compaction.lag.ms
+ * and min.cleanable.dirty.ratio. Returns early once *stop is set. */
+void meta_topics_clean_round(void *topics, const atomic_bool *stop);
+
 /* The broker configuration the registry was opened with. */
 struct config *meta_topics_config(struct meta_topics *topics);
+
+/* The value topic runs with for topic config key: its override, else the
+ * broker's default (meta_topic_config_default(), which may use buf). NULL for
+ * an unknown key. Lock-free: topic is an immutable snapshot. */
+const char *meta_topic_config_value(struct meta_topics *topics, const struct meta_topic *topic, const char *key,
+				    char *buf, size_t size);
 
 /* Deletes a topic and its data. -SAMSA_ENOTFOUND if it does not exist. */
 int meta_topic_delete(struct meta_topics *topics, const char *name);

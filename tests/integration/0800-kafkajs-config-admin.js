@@ -149,7 +149,7 @@ main(async (t) => {
     'alterConfigs replaced the overrides: retention.ms is back to its default', cfg['retention.ms'])
   await expectError(() => producer.send({ topic: TOPIC, messages: [{ partition: 0, value: 'x'.repeat(2000) }] }),
     'MESSAGE_TOO_LARGE', 'a 2000-byte record after max.message.bytes=1000')
-  await producer.send({ topic: TOPIC, messages: [{ partition: 0, value: 'x'.repeat(300) }] })
+  await producer.send({ topic: TOPIC, messages: [{ partition: 0, key: 'k', value: 'x'.repeat(300) }] }) // compacted: keyed
   log('ok: a 300-byte record passes')
   await expectError(() => admin.alterConfigs({
     resources: [{ type: ConfigResourceTypes.TOPIC, name: TOPIC, configEntries: [{ name: 'cleanup.policy', value: 'forever' }] }]

@@ -231,7 +231,8 @@ def produce(bootstrap, topic, value, partition=0):
     p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "message.timeout.ms": 5000,
                   "message.max.bytes": 10_000_000, "retries": 0})
     res = []
-    p.produce(topic, value, partition=partition, on_delivery=lambda err, msg: res.append(err))
+    # keyed: the topic is compacted at times, which refuses keyless records
+    p.produce(topic, value, key=b"k", partition=partition, on_delivery=lambda err, msg: res.append(err))
     p.flush(30)
     if not res:
         raise TestFailure("no delivery report for %s" % topic)
