@@ -80,18 +80,6 @@ static void ob_put(struct obuf *b, const void *p, size_t n)
 	b->len += n;
 }
 
-static size_t put_varlong(uint8_t *p, int64_t v)
-{
-	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-	size_t n = 0;
-	while (u >= 0x80) {
-		p[n++] = (uint8_t)(u | 0x80);
-		u >>= 7;
-	}
-	p[n++] = (uint8_t)u;
-	return n;
-}
-
 /* ------------------------------------------------------------ key map */
 
 struct kent {
@@ -395,10 +383,10 @@ static int emit_run(struct obuf *out, const uint8_t *b, const struct rec *recs, 
 	for (int i = from; i < to; i++) {
 		const struct rec *r = &recs[i];
 		uint8_t tmp[16];
-		size_t od = put_varlong(tmp, r->off_delta - d);
+		size_t od = records_write_varlong(tmp, r->off_delta - d);
 		size_t blen = 1 + r->ts_raw_len + od + (size_t)(r->body_end - r->tail);
 		uint8_t lb[16];
-		size_t ll = put_varlong(lb, (int64_t)blen);
+		size_t ll = records_write_varlong(lb, (int64_t)blen);
 		ob_put(&raw, lb, ll);
 		ob_put(&raw, r->body, 1);
 		ob_put(&raw, r->ts_raw, r->ts_raw_len);
@@ -574,30 +562,11 @@ bool log_records_have_null_key(const uint8_t *batches, size_t len)
 
 /* ------------------------------------------------------------ files */
 
-static int write_file_at(int dir_fd, const char *name, const uint8_t *p, size_t n)
-{
-	int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	int rc = log_pwrite_all(fd, p, n, 0);
-	if (!rc && fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	if (rc)
-		unlinkat(dir_fd, name, 0);
-	return rc;
-}
-
 static int checkpoint_write(struct log_partition *part, int64_t offset)
 {
 	char buf[64];
 	int n = snprintf(buf, sizeof(buf), "1 %" PRId64 "\n", offset);
-	int rc = write_file_at(part->dir_fd, CLEANER_CHECKPOINT_FILE ".tmp", (const uint8_t *)buf, (size_t)n);
-	if (!rc && renameat(part->dir_fd, CLEANER_CHECKPOINT_FILE ".tmp", part->dir_fd, CLEANER_CHECKPOINT_FILE) < 0)
-		rc = -errno;
-	if (!rc && fsync(part->dir_fd) < 0)
-		rc = -errno;
-	return rc;
+	return log_file_replace(part->dir_fd, CLEANER_CHECKPOINT_FILE, buf, (size_t)n);
 }
 
 static int checkpoint_read(struct log_partition *part, int64_t *offset)

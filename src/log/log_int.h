@@ -169,6 +169,9 @@ int log_segment_open(const char *dir, int64_t base, struct log_segment **out,
 void log_segment_free(struct log_segment *seg);
 /* Writes all n bytes at off, retrying short writes. 0 or -errno. */
 int log_pwrite_all(int fd, const uint8_t *p, size_t n, off_t off);
+/* Replaces dir_fd/name with n bytes of data crash-safely: name.tmp written and
+ * fsynced, renamed over name, directory fsynced. 0 or -errno (tmp removed). */
+int log_file_replace(int dir_fd, const char *name, const void *data, size_t n);
 
 /* Index bookkeeping for one batch appended at pos (Kafka's rule: an offset
  * entry, keyed by the batch's last offset, once more than index.interval.bytes

@@ -171,22 +171,7 @@ static int log_start_offset_write(int dir_fd, int64_t offset)
 {
 	char buf[64];
 	int n = snprintf(buf, sizeof(buf), "1 %" PRId64 "\n", offset);
-	int fd = openat(dir_fd, LOG_START_OFFSET_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	int rc = 0;
-	if (write(fd, buf, (size_t)n) != n)
-		rc = errno ? -errno : -EIO;
-	if (!rc && fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	if (!rc && renameat(dir_fd, LOG_START_OFFSET_FILE ".tmp", dir_fd, LOG_START_OFFSET_FILE) < 0)
-		rc = -errno;
-	if (!rc && fsync(dir_fd) < 0)
-		rc = -errno;
-	if (rc)
-		unlinkat(dir_fd, LOG_START_OFFSET_FILE ".tmp", 0);
-	return rc;
+	return log_file_replace(dir_fd, LOG_START_OFFSET_FILE, buf, (size_t)n);
 }
 
 /* Publishes start as the log start offset and deletes the segments wholly

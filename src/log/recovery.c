@@ -73,21 +73,7 @@ int log_checkpoint_write(int dir_fd, const struct log_checkpoint *cp)
 	int n = snprintf(buf, sizeof(buf), "1 %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
 			 " %" PRId64 "\n", cp->offset, cp->segment_base, cp->position, cp->max_ts,
 			 cp->max_ts_offset);
-	int fd = openat(dir_fd, LOG_CHECKPOINT_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			0644);
-	if (fd < 0)
-		return -errno;
-	int rc = 0;
-	if (write(fd, buf, (size_t)n) != n)
-		rc = errno ? -errno : -EIO;
-	if (!rc && fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	if (!rc && renameat(dir_fd, LOG_CHECKPOINT_FILE ".tmp", dir_fd, LOG_CHECKPOINT_FILE) < 0)
-		rc = -errno;
-	if (!rc && fsync(dir_fd) < 0)
-		rc = -errno;
-	return rc;
+	return log_file_replace(dir_fd, LOG_CHECKPOINT_FILE, buf, (size_t)n);
 }
 
 /* -------------------------------------------------------------- listing */

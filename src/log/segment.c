@@ -304,3 +304,23 @@ int log_pwrite_all(int fd, const uint8_t *p, size_t n, off_t off)
 	}
 	return 0;
 }
+
+int log_file_replace(int dir_fd, const char *name, const void *data, size_t n)
+{
+	char tmp[256];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int rc = log_pwrite_all(fd, data, n, 0);
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	if (!rc && renameat(dir_fd, tmp, dir_fd, name) < 0)
+		rc = -errno;
+	if (!rc && fsync(dir_fd) < 0)
+		rc = -errno;
+	if (rc)
+		unlinkat(dir_fd, tmp, 0);
+	return rc;
+}

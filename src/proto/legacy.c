@@ -95,18 +95,6 @@ static inline size_t varlong_size(int64_t v)
 	return n;
 }
 
-static inline size_t put_varlong(uint8_t *p, int64_t v)
-{
-	uint64_t u = zigzag(v);
-	size_t n = 0;
-	while (u >= 0x80) {
-		p[n++] = (uint8_t)(u | 0x80);
-		u >>= 7;
-	}
-	p[n++] = (uint8_t)u;
-	return n;
-}
-
 /* ------------------------------------------------------------- conversion */
 
 struct conv {
@@ -189,16 +177,16 @@ static int append_record(struct conv *c, const struct at *at, int64_t ts, const 
 		c->cap = cap;
 	}
 	uint8_t *p = c->buf + c->len;
-	p += put_varlong(p, (int64_t)body);
+	p += records_write_varlong(p, (int64_t)body);
 	*p++ = 0; /* attributes */
-	p += put_varlong(p, delta);
-	p += put_varlong(p, c->count);
-	p += put_varlong(p, klen);
+	p += records_write_varlong(p, delta);
+	p += records_write_varlong(p, c->count);
+	p += records_write_varlong(p, klen);
 	if (klen > 0) {
 		memcpy(p, key, (size_t)klen);
 		p += klen;
 	}
-	p += put_varlong(p, vlen);
+	p += records_write_varlong(p, vlen);
 	if (vlen > 0) {
 		memcpy(p, value, (size_t)vlen);
 		p += vlen;

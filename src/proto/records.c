@@ -615,3 +615,15 @@ int records_validate(const uint8_t *data, size_t len, int32_t max_batch_bytes,
 	}
 	return 0;
 }
+
+size_t records_write_varlong(uint8_t *p, int64_t v)
+{
+	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	size_t n = 0;
+	while (u >= 0x80) {
+		p[n++] = (uint8_t)(u | 0x80);
+		u >>= 7;
+	}
+	p[n++] = (uint8_t)u;
+	return n;
+}

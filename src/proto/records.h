@@ -65,6 +65,9 @@ int records_validate(const uint8_t *data, size_t len, int32_t max_batch_bytes,
  * overlong. */
 size_t records_read_varlong(const uint8_t *p, const uint8_t *end, int max_bytes, int64_t *out);
 
+/* Writes v as a zigzag varint at p (room for 10 bytes); returns its length. */
+size_t records_write_varlong(uint8_t *p, int64_t v);
+
 /* CRC-32C (Castagnoli) of len bytes, continuing from crc (start with 0). */
 uint32_t crc32c(uint32_t crc, const void *data, size_t len);
 
