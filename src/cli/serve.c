@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "cli/commands.h"
@@ -107,16 +108,6 @@ static int random_cluster_id(char out[23])
 	return 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return rc;
-}
-
 static int write_meta_properties(const char *dir, const char *cluster_id, int32_t node_id, char errmsg[ERRMSG_SIZE])
 {
 	char path[4096], tmp[4096];
@@ -135,7 +126,7 @@ static int write_meta_properties(const char *dir, const char *cluster_id, int32_
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = -errno;
 	if (rc == 0)
-		rc = fsync_dir(dir);
+		rc = fs_fsync_dir(dir);
 	if (rc < 0) {
 		err_printf(errmsg, "cannot write %.200s: %s", path, strerror(-rc));
 		unlink(tmp);

@@ -18,19 +18,6 @@
 #include "proto/gen/alter_configs_response.h"
 #include "proto/gen/errors.h"
 
-/* meta_config_alter()'s errors on the wire. */
-static int16_t alter_configs_error_code(int rc)
-{
-	switch (rc) {
-	case -SAMSA_ENOTFOUND:
-		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
-	case -EINVAL:
-		return KERR_INVALID_REQUEST;
-	default:
-		return kafka_error_from_err(rc);
-	}
-}
-
 enum handler_result kafka_handle_alter_configs(struct request *req)
 {
 	struct alter_configs_request *areq = kafka_decode_request(req);
@@ -60,7 +47,7 @@ enum handler_result kafka_handle_alter_configs(struct request *req)
 					   kstr_dup(req->arena, res->resource_name), true, n, changes,
 					   areq->validate_only, errmsg);
 		if (rc < 0) {
-			out->error_code = alter_configs_error_code(rc);
+			out->error_code = kafka_config_error_from_err(rc);
 			out->error_message = kstr_from_cstr(arena_strndup(req->arena, errmsg, strlen(errmsg)));
 		}
 	}

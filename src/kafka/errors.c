@@ -34,3 +34,15 @@ int16_t kafka_error_from_err(int err)
 		return KERR_UNKNOWN_SERVER_ERROR;
 	}
 }
+
+int16_t kafka_config_error_from_err(int err)
+{
+	switch (err) {
+	case -SAMSA_ENOTFOUND:
+		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	case -EINVAL:
+		return KERR_INVALID_REQUEST;
+	default:
+		return kafka_error_from_err(err);
+	}
+}

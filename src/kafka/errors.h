@@ -14,4 +14,9 @@
  * -EDQUOT) -> KAFKA_STORAGE_ERROR, anything else -> UNKNOWN_SERVER_ERROR. */
 int16_t kafka_error_from_err(int err);
 
+/* For AlterConfigs / IncrementalAlterConfigs (meta_config_alter()): a missing
+ * resource is UNKNOWN_TOPIC_OR_PARTITION, -EINVAL INVALID_REQUEST, the rest as
+ * kafka_error_from_err(). */
+int16_t kafka_config_error_from_err(int err);
+
 #endif

@@ -19,19 +19,6 @@
 #include "proto/gen/incremental_alter_configs_request.h"
 #include "proto/gen/incremental_alter_configs_response.h"
 
-/* meta_config_alter()'s errors on the wire. */
-static int16_t incremental_alter_configs_error_code(int rc)
-{
-	switch (rc) {
-	case -SAMSA_ENOTFOUND:
-		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
-	case -EINVAL:
-		return KERR_INVALID_REQUEST;
-	default:
-		return kafka_error_from_err(rc);
-	}
-}
-
 enum handler_result kafka_handle_incremental_alter_configs(struct request *req)
 {
 	struct incremental_alter_configs_request *areq = kafka_decode_request(req);
@@ -61,7 +48,7 @@ enum handler_result kafka_handle_incremental_alter_configs(struct request *req)
 					   kstr_dup(req->arena, res->resource_name), false, n, changes,
 					   areq->validate_only, errmsg);
 		if (rc < 0) {
-			out->error_code = incremental_alter_configs_error_code(rc);
+			out->error_code = kafka_config_error_from_err(rc);
 			out->error_message = kstr_from_cstr(arena_strndup(req->arena, errmsg, strlen(errmsg)));
 		}
 	}

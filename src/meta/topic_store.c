@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 
@@ -24,16 +25,6 @@ static char *store_path(const char *data_dir, const char *name, const char *suff
 		     suffix) < 0)
 		abort();
 	return path;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return -errno;
-	int rc = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return rc;
 }
 
 static int hex_digit(char c)
@@ -187,7 +178,7 @@ static int store_write(const char *data_dir, const char *file, const char *what,
 		unlink(tmp);
 		goto out;
 	}
-	rc = fsync_dir(dir);
+	rc = fs_fsync_dir(dir);
 	if (rc < 0)
 		err_printf(errmsg, "cannot sync %s: %s", dir, strerror(-rc));
 out:
@@ -297,7 +288,7 @@ int topic_store_remove(const char *data_dir, const char *name)
 	free(path);
 	if (rc == 0) {
 		char *dir = store_path(data_dir, NULL, "");
-		rc = fsync_dir(dir);
+		rc = fs_fsync_dir(dir);
 		free(dir);
 	}
 	if (rc < 0)

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 
@@ -36,16 +37,6 @@ struct txn_pids {
 	bool have_thread;   /* thread is joinable (running or finished) */
 	pthread_t thread;
 };
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return rc;
-}
 
 /* Makes limit the durable high-water mark. */
 static int pids_write(const char *dir, int64_t limit)
@@ -66,7 +57,7 @@ static int pids_write(const char *dir, int64_t limit)
 	if (!rc && rename(tmp, path) < 0)
 		rc = -errno;
 	if (!rc)
-		rc = fsync_dir(dir);
+		rc = fs_fsync_dir(dir);
 	if (rc)
 		unlink(tmp);
 	return rc;
