@@ -6,8 +6,10 @@
  * flusher thread, the topic registry, then the reactor threads. One INFO line
  * "samsa <version> serving on <host:port> ..." says the broker is ready.
  *
- * Shutdown on SIGTERM or SIGINT, in dependency order: stop accepting and
- * close connections while parked requests finish (net_server_shutdown),
+ * Shutdown on SIGTERM or SIGINT, in dependency order: stop the transaction
+ * coordinator (it answers the changes it has written) and the group
+ * coordinator, stop accepting and close connections while parked requests
+ * finish (net_server_shutdown),
  * close the topics (each partition detaches from the flusher and syncs),
  * stop the flusher, then stop the reactors (still running until here, so
  * callbacks posted by the steps before land), free everything, exit 0. Signals are blocked in
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +42,7 @@
 #include "log/retention.h"
 #include "meta/topics.h"
 #include "net/server.h"
+#include "txn/coordinator.h"
 #include "txn/pid.h"
 #include "txn/producer_state.h"
 
@@ -362,6 +366,47 @@ static void retention_pass(void *arg, int64_t now_ms)
 	meta_topic_list_free(topics, list, n);
 }
 
+/* ---- open files ------------------------------------------------------------ */
+
+/* Every partition holds its active segment's files open and every client a
+ * socket, so the usual soft limit of 1024 open files is soon reached. Take
+ * the hard limit, as the JVM does for Kafka (-XX:+MaxFDLimit). */
+static void raise_open_files_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rlim_t was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && rl.rlim_max == RLIM_INFINITY) {
+			rl.rlim_cur = 1 << 20; /* fs.nr_open's default */
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	log_info("serve", "open files limit %llu%s", (unsigned long long)rl.rlim_cur,
+		 rl.rlim_cur != was ? " (raised to the hard limit)" : "");
+}
+
+/* ---- transactions ---------------------------------------------------------- */
+
+/* The transaction coordinator's hooks (txn/coordinator.h): a marker in
+ * __consumer_offsets goes through the group coordinator, which owns the
+ * pending transactional offsets there; written markers move last stable
+ * offsets, so parked read_committed fetches look again. */
+static int txn_offsets_marker(void *arg, int32_t partition, int64_t producer_id, int16_t epoch, bool commit,
+			      int32_t coordinator_epoch, int64_t *marker_offset)
+{
+	struct broker *broker = arg;
+	return group_txn_end(broker->groups, partition, producer_id, epoch, commit, coordinator_epoch, marker_offset);
+}
+
+static void txn_markers_written(void *arg)
+{
+	kafka_fetch_wait_notify(arg);
+}
+
 /* ---- serve ---------------------------------------------------------------- */
 
 int cli_serve_main(int argc, char **argv)
@@ -386,6 +431,7 @@ int cli_serve_main(int argc, char **argv)
 		return exit_now ? 0 : 1;
 	log_set_level((enum log_level)log_level_parse(config_get(cfg, "log.level")));
 	log_config(cfg);
+	raise_open_files_limit();
 
 	int exit_code = 1;
 	char errmsg[ERRMSG_SIZE];
@@ -444,6 +490,12 @@ int cli_serve_main(int argc, char **argv)
 		log_error("serve", "cannot start the group coordinator: %s", errmsg);
 		goto out;
 	}
+	const struct txn_hooks txn_hooks = {txn_offsets_marker, txn_markers_written, &broker};
+	broker.txns = txn_coordinator_open(cfg, topics, flusher, broker.pids, &txn_hooks, NULL, errmsg);
+	if (!broker.txns) {
+		log_error("serve", "cannot start the transaction coordinator: %s", errmsg);
+		goto out;
+	}
 
 	retention = log_retention_start(config_get_int(cfg, "log.retention.check.interval.ms"), retention_pass, topics);
 	if (config_get_bool(cfg, "log.cleaner.enable"))
@@ -462,6 +514,7 @@ int cli_serve_main(int argc, char **argv)
 	while (sigwait(&sigs, &sig) != 0)
 		;
 	log_info("serve", "%s received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	txn_coordinator_stop(broker.txns); /* answers what it has written; writes markers through the groups */
 	group_coordinator_stop(broker.groups); /* parked JoinGroup/SyncGroup answer NOT_COORDINATOR */
 	net_server_shutdown(srv, SHUTDOWN_TIMEOUT_MS);
 	exit_code = 0;
@@ -472,6 +525,7 @@ out:
 	 * they post still land on a running reactor. */
 	log_cleaner_stop(cleaner); /* walks the topics: before they close */
 	log_retention_stop(retention); /* walks the topics: before they close */
+	txn_coordinator_close(broker.txns); /* holds __transaction_state, calls the groups: before both */
 	group_coordinator_close(broker.groups); /* holds __consumer_offsets: before the topics */
 	if (topics)
 		meta_topics_close(topics);

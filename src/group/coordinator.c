@@ -1,7 +1,7 @@
 /* The group coordinator: the map of groups, the lock, the timer thread, the
  * persistence of group metadata in __consumer_offsets and its replay at
  * start-up, and the membership and admin entry points. Committed offsets
- * are in offsets.c.
+ * are in offsets.c, transactional ones in txn_offsets.c.
  *
  * One mutex guards everything (groups are small, every operation is short);
  * answers to parked requests are collected in a grp_effects list while it is
@@ -31,6 +31,7 @@
 #include "log/partition.h"
 #include "meta/topics.h"
 #include "proto/gen/errors.h"
+#include "txn/txn_partition.h"
 
 #define COORD_REPLAY_READ_BYTES (1 << 20)
 #define COORD_MAX_SLEEP_MS 3600000
@@ -97,6 +98,7 @@ struct cgroup *coord_group_create(struct group_coordinator *coord, const char *g
 	struct cgroup *cg = xcalloc(1, sizeof(*cg));
 	cg->grp = grp_new(group_id, &coord->gcfg, now);
 	ghmap_init(&cg->offsets);
+	ghmap_init(&cg->pending);
 	ghmap_put(&coord->groups, group_id, strlen(group_id), cg);
 	return cg;
 }
@@ -105,7 +107,8 @@ void coord_group_remove(struct group_coordinator *coord, struct cgroup *cg)
 {
 	const char *id = grp_id(cg->grp);
 	ghmap_del(&coord->groups, id, strlen(id));
-	goffsets_free_all(cg);
+	goffsets_free_all(&cg->offsets);
+	gtxn_free_group(cg);
 	grp_free(cg->grp);
 	free(cg);
 }
@@ -180,7 +183,7 @@ void coord_wait_release(struct coord_wait *wait)
 }
 
 int coord_append(struct group_coordinator *coord, const char *group_id, struct grec_batch *batch,
-		 struct coord_wait *wait)
+		 struct coord_wait *wait, int64_t *base_offset, enum txn_verdict *verdict)
 {
 	int rc = coord_ensure_topic(coord);
 	if (rc < 0)
@@ -191,12 +194,25 @@ int coord_append(struct group_coordinator *coord, const char *group_id, struct g
 	int32_t p = grec_partition_for(group_id, coord->topic_partitions);
 	struct log_partition *part = coord->otopic->partitions[p];
 	struct log_append_result res;
-	rc = log_partition_append(part, batch->buf.data, batch->buf.len, batch->count, clock_wall_ms(), &res);
+	if (batch->producer_id >= 0) {
+		char why[ERRMSG_SIZE];
+		rc = txn_partition_append_from_coordinator(part, batch->buf.data, batch->buf.len, batch->count,
+							   clock_wall_ms(), &res, verdict, why);
+		if (rc == 0 && *verdict != TXN_OK) {
+			log_info("group", "transactional offsets of producer %lld for group %s refused: %s",
+				 (long long)batch->producer_id, group_id, why);
+			return 0;
+		}
+	} else {
+		rc = log_partition_append(part, batch->buf.data, batch->buf.len, batch->count, clock_wall_ms(), &res);
+	}
 	if (rc < 0) {
 		log_error("group", "append to %s-%d for group %s failed: %s", GROUP_OFFSETS_TOPIC, p, group_id,
 			  strerror(-rc));
 		return rc;
 	}
+	if (base_offset)
+		*base_offset = res.base_offset;
 	if (wait) {
 		atomic_fetch_add(&wait->pending, 1);
 		if (coord->flusher)
@@ -248,7 +264,7 @@ static void coord_store_group(struct group_coordinator *coord, struct cgroup *cg
 	struct grec_batch batch;
 	grec_batch_init(&batch, clock_wall_ms());
 	grec_batch_add(&batch, &key, value.data, (int32_t)value.len);
-	int rc = coord_append(coord, grp_id(grp), &batch, NULL);
+	int rc = coord_append(coord, grp_id(grp), &batch, NULL, NULL, NULL);
 	if (rc < 0)
 		log_warn("group", "cannot store the metadata of group %s: %s", grp_id(grp), strerror(-rc));
 	grec_batch_fini(&batch);
@@ -344,6 +360,7 @@ struct replay {
 	struct group_coordinator *coord;
 	struct grp_now now;
 	struct arena *arena;
+	int32_t partition; /* of __consumer_offsets, being replayed */
 	int64_t records;
 	int64_t bad;
 };
@@ -377,13 +394,60 @@ static void replay_group(struct replay *rp, struct cgroup *cg, const uint8_t *va
 	free(members);
 }
 
-static int replay_record(void *arg, const uint8_t *key, int32_t key_len, const uint8_t *value, int32_t value_len,
-			 int64_t offset)
+/* A transaction marker (key: version int16, type int16) ends its producer's
+ * pending offsets on this partition; other control records do not concern
+ * groups. */
+static void replay_marker(struct replay *rp, const struct grec_batch_info *batch, const uint8_t *key,
+			  int32_t key_len)
 {
-	(void)offset;
+	if (!key || key_len < 4) {
+		rp->bad++;
+		return;
+	}
+	int16_t type = (int16_t)((uint16_t)key[2] << 8 | key[3]);
+	if (type == 0 || type == 1)
+		gtxn_complete(rp->coord, rp->partition, batch->producer_id, type == 1);
+}
+
+static void replay_offset(struct replay *rp, const struct grec_batch_info *batch, struct cgroup *cg,
+			  const char *group, const struct grec_key *k, const uint8_t *value, int32_t value_len,
+			  int64_t offset)
+{
+	struct group_coordinator *coord = rp->coord;
+	char *topic = xstrndup(k->topic.len > 0 ? k->topic.ptr : "", k->topic.len > 0 ? (size_t)k->topic.len : 0);
+	if (value) {
+		struct grec_offset o;
+		if (grec_parse_offset_value(value, (size_t)value_len, &o) < 0) {
+			rp->bad++;
+		} else {
+			if (!cg)
+				cg = coord_group_create(coord, group, &rp->now);
+			char *md = xstrndup(o.metadata.len > 0 ? o.metadata.ptr : "",
+					    o.metadata.len > 0 ? (size_t)o.metadata.len : 0);
+			struct goffset *g = goffset_new(o.offset, o.leader_epoch, md, o.commit_timestamp, offset);
+			free(md);
+			if (batch->transactional && batch->producer_id >= 0)
+				gtxn_add_pending(coord, cg, batch->producer_id, topic, k->partition, g);
+			else
+				goffsets_put(&cg->offsets, topic, k->partition, g);
+		}
+	} else if (cg) {
+		goffsets_del(&cg->offsets, topic, k->partition);
+		gtxn_drop_partition(cg, topic, k->partition);
+	}
+	free(topic);
+}
+
+static int replay_record(void *arg, const struct grec_batch_info *batch, const uint8_t *key, int32_t key_len,
+			 const uint8_t *value, int32_t value_len, int64_t offset)
+{
 	struct replay *rp = arg;
 	struct group_coordinator *coord = rp->coord;
 	rp->records++;
+	if (batch->control) {
+		replay_marker(rp, batch, key, key_len);
+		return 0;
+	}
 	struct grec_key k;
 	if (!key || grec_parse_key(key, (size_t)key_len, &k) < 0) {
 		rp->bad++;
@@ -394,23 +458,7 @@ static int replay_record(void *arg, const uint8_t *key, int32_t key_len, const u
 	char *group = xstrndup(k.group.len > 0 ? k.group.ptr : "", k.group.len > 0 ? (size_t)k.group.len : 0);
 	struct cgroup *cg = coord_group_get(coord, group);
 	if (k.type == GREC_OFFSET) {
-		char *topic = xstrndup(k.topic.len > 0 ? k.topic.ptr : "", k.topic.len > 0 ? (size_t)k.topic.len : 0);
-		if (value) {
-			struct grec_offset o;
-			if (grec_parse_offset_value(value, (size_t)value_len, &o) < 0) {
-				rp->bad++;
-			} else {
-				if (!cg)
-					cg = coord_group_create(coord, group, &rp->now);
-				char *md = xstrndup(o.metadata.len > 0 ? o.metadata.ptr : "",
-						    o.metadata.len > 0 ? (size_t)o.metadata.len : 0);
-				goffsets_set(cg, topic, k.partition, o.offset, o.leader_epoch, md, o.commit_timestamp);
-				free(md);
-			}
-		} else if (cg) {
-			goffsets_del(cg, topic, k.partition);
-		}
-		free(topic);
+		replay_offset(rp, batch, cg, group, &k, value, value_len, offset);
 	} else if (value) {
 		if (!cg)
 			cg = coord_group_create(coord, group, &rp->now);
@@ -489,20 +537,27 @@ static int coord_replay(struct group_coordinator *coord, char errmsg[ERRMSG_SIZE
 	int64_t t0 = clock_mono_ms();
 	struct replay rp = {.coord = coord, .now = coord_now(coord), .arena = arena_new(4096)};
 	int rc = 0;
-	for (int32_t p = 0; p < topic->partition_count && rc == 0; p++)
+	for (int32_t p = 0; p < topic->partition_count && rc == 0; p++) {
+		rp.partition = p;
 		rc = replay_partition(&rp, topic->partitions[p], p, errmsg);
+	}
 	arena_free(rp.arena);
 	if (rc < 0)
 		return rc;
-	int64_t offsets = 0;
+	int64_t offsets = 0, open_txns = 0;
 	struct ghmap_iter it;
 	ghmap_iter_init(&it, &coord->groups);
 	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it)))
+	while ((e = ghmap_iter_next(&it))) {
 		offsets += (int64_t)((struct cgroup *)e->value)->offsets.count;
+		open_txns += (int64_t)((struct cgroup *)e->value)->pending.count;
+	}
 	log_info("group", "loaded %zu groups and %lld committed offsets from %lld records of %s in %lld ms",
 		 coord->groups.count, (long long)offsets, (long long)rp.records, GROUP_OFFSETS_TOPIC,
 		 (long long)(clock_mono_ms() - t0));
+	if (open_txns)
+		log_info("group", "%lld (group, producer) pairs hold transactional offsets waiting for their marker",
+			 (long long)open_txns);
 	if (rp.bad)
 		log_warn("group", "%s: %lld records could not be read and were ignored", GROUP_OFFSETS_TOPIC,
 			 (long long)rp.bad);
@@ -542,6 +597,7 @@ struct group_coordinator *group_coordinator_open(const struct config *cfg, struc
 	coord->serving = true;
 	coord->wake_at = INT64_MIN;
 	ghmap_init(&coord->groups);
+	ghmap_init(&coord->txn_groups);
 	coord->next_retention_check = coord->clock.mono_ms() + coord->retention_check_ms;
 
 	if (coord_replay(coord, errmsg) < 0) {
@@ -594,6 +650,7 @@ void group_coordinator_close(struct group_coordinator *coord)
 	while ((e = ghmap_iter_next(&it)))
 		coord_group_remove(coord, e->value);
 	ghmap_fini(&coord->groups);
+	gtxn_free_index(coord);
 	if (coord->otopic)
 		meta_topic_put(coord->topics, coord->otopic);
 	pthread_cond_destroy(&coord->cond);
@@ -829,22 +886,37 @@ void group_describe(struct group_coordinator *coord, const char *group_id, struc
 	pthread_mutex_unlock(&coord->mu);
 }
 
-/* Tombstones for every offset of the group and for the group itself. */
-static void tombstone_group(struct cgroup *cg, struct grec_batch *batch)
+static void tombstone_offsets(const struct cgroup *cg, const struct ghmap *offsets, bool skip_committed,
+			      struct grec_buf *key, struct grec_batch *batch)
 {
-	struct grec_buf key;
-	grec_buf_init(&key);
 	struct ghmap_iter it;
-	ghmap_iter_init(&it, &cg->offsets);
+	ghmap_iter_init(&it, offsets);
 	struct ghmap_entry *e;
 	while ((e = ghmap_iter_next(&it))) {
 		const char *topic;
 		int32_t partition;
 		goffsets_key_split(e, &topic, &partition);
-		grec_buf_reset(&key);
-		grec_offset_key(&key, grp_id(cg->grp), topic, partition);
-		grec_batch_add(batch, &key, NULL, -1);
+		if (skip_committed && ghmap_get(&cg->offsets, e->key, e->key_len))
+			continue;
+		grec_buf_reset(key);
+		grec_offset_key(key, grp_id(cg->grp), topic, partition);
+		grec_batch_add(batch, key, NULL, -1);
 	}
+}
+
+/* Tombstones for every offset of the group, committed or pending in a
+ * transaction (Kafka's deleteAllOffsets: the pending ones must not come back
+ * when the transaction commits, nor at a replay), and for the group itself. */
+static void tombstone_group(struct cgroup *cg, struct grec_batch *batch)
+{
+	struct grec_buf key;
+	grec_buf_init(&key);
+	tombstone_offsets(cg, &cg->offsets, false, &key, batch);
+	struct ghmap_iter it;
+	ghmap_iter_init(&it, &cg->pending);
+	struct ghmap_entry *e;
+	while ((e = ghmap_iter_next(&it)))
+		tombstone_offsets(cg, e->value, true, &key, batch);
 	grec_buf_reset(&key);
 	grec_group_key(&key, grp_id(cg->grp));
 	grec_batch_add(batch, &key, NULL, -1);
@@ -874,7 +946,7 @@ int group_delete_groups(struct group_coordinator *coord, int32_t count, const ch
 			tombstone_group(cg, &batch);
 			if (!wait)
 				wait = coord_wait_new(done, arg);
-			int rc = coord_append(coord, id, &batch, wait);
+			int rc = coord_append(coord, id, &batch, wait, NULL, NULL);
 			grec_batch_fini(&batch);
 			if (rc < 0) {
 				errors[i] = group_error_from_err(rc);

@@ -135,13 +135,16 @@ struct group_offset {
 };
 
 /* OffsetFetch for the listed partitions (topic/partition set by the caller).
- * Returns the group-level error. */
-int16_t group_fetch_offsets(struct group_coordinator *coord, const char *group_id, int32_t count,
-			    struct group_offset *offsets, struct arena *arena);
+ * Offsets still pending in a transaction are not shown; with require_stable
+ * (Kafka's requireStable, v7+) a partition that has some gets
+ * UNSTABLE_OFFSET_COMMIT and offset -1. Returns the group-level error. */
+int16_t group_fetch_offsets(struct group_coordinator *coord, const char *group_id, bool require_stable,
+			    int32_t count, struct group_offset *offsets, struct arena *arena);
 /* Every committed offset of the group, sorted by topic then partition,
- * allocated from arena. Returns the group-level error. */
-int16_t group_fetch_all_offsets(struct group_coordinator *coord, const char *group_id, struct arena *arena,
-				struct group_offset **out, int32_t *count);
+ * allocated from arena (require_stable as above). Returns the group-level
+ * error. */
+int16_t group_fetch_all_offsets(struct group_coordinator *coord, const char *group_id, bool require_stable,
+				struct arena *arena, struct group_offset **out, int32_t *count);
 
 struct group_offset_delete {
 	const char *topic;
@@ -153,6 +156,50 @@ struct group_offset_delete {
  * 1 when tombstones were written and done(arg, err) follows once durable. */
 int group_delete_offsets(struct group_coordinator *coord, const char *group_id, int32_t count,
 			 struct group_offset_delete *parts, int16_t *group_error, group_write_cb done, void *arg);
+
+/* ---- transactions ----------------------------------------------------------- */
+
+struct group_txn_commit_args {
+	const char *group_id;
+	const char *member_id;   /* "" when none (v0-2) */
+	const char *instance_id; /* NULL: none */
+	int32_t generation;      /* -1 when none */
+	int64_t producer_id;
+	int16_t producer_epoch;
+	bool abortable_known;    /* the client knows TRANSACTION_ABORTABLE (v4+) */
+	int32_t count;
+	struct group_commit_partition *partitions; /* commit_timestamp is ignored: now */
+};
+
+/* TxnOffsetCommit: checks the group as Kafka does (a group that does not
+ * exist is created for a commit without generation, else
+ * ILLEGAL_GENERATION; members as for OffsetCommit), appends the offsets as
+ * one transactional batch of producer_id/epoch to the group's partition of
+ * __consumer_offsets (the producer must have begun a transaction there:
+ * AddOffsetsToTxn; else INVALID_TXN_STATE, or TRANSACTION_ABORTABLE when
+ * abortable_known; an old epoch: INVALID_PRODUCER_EPOCH) and keeps them
+ * pending until the transaction's marker (group_txn_end). Same return and
+ * completion contract as group_commit_offsets. */
+int group_txn_commit_offsets(struct group_coordinator *coord, const struct group_txn_commit_args *args,
+			     group_write_cb done, void *arg);
+
+/* The partition of __consumer_offsets that holds group_id's records (Kafka's
+ * partitionFor), creating the topic on first use so that the caller can open
+ * that partition (AddOffsetsToTxn adds it to the transaction). Returns the
+ * partition, or -errno / -SAMSA_E* when the topic cannot be created. */
+int32_t group_offsets_partition(struct group_coordinator *coord, const char *group_id);
+
+/* The transaction coordinator ends producer_id's transaction on partition
+ * `partition` of __consumer_offsets: under the group lock, writes the marker
+ * (txn_partition_write_marker, txn/txn_partition.h) and makes the producer's
+ * pending transactional offsets of every group on that partition committed
+ * (commit: each replaces the committed offset unless that was written later
+ * in the log, Kafka's rule) or drops them (abort). Does not wait for the
+ * marker to be durable: the caller waits for *marker_offset + 1 with
+ * log_flusher_wait, as for any other partition. Returns 0, or the marker
+ * write's error (-errno / -SAMSA_E*; the pending offsets stay then). */
+int group_txn_end(struct group_coordinator *coord, int32_t partition, int64_t producer_id, int16_t epoch,
+		  bool commit, int32_t coordinator_epoch, int64_t *marker_offset);
 
 /* ---- admin ------------------------------------------------------------------- */
 

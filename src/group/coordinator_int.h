@@ -13,22 +13,29 @@
 #include "group/group.h"
 #include "group/hmap.h"
 #include "group/records.h"
+#include "txn/producer_state.h"
 
 struct meta_topic;
 
-/* One committed offset. */
+/* One committed (or pending transactional) offset. */
 struct goffset {
 	int64_t offset;
 	int32_t leader_epoch;
 	char *metadata;
-	int64_t commit_ts; /* wall ms */
+	int64_t commit_ts;  /* wall ms */
+	int64_t log_offset; /* of its record in __consumer_offsets: the later record wins (transactions) */
 };
 
-/* A group: its membership state machine and its committed offsets, keyed by
- * topic name, a NUL, then the partition as 4 big-endian bytes. */
+/* A group: its membership state machine, its committed offsets, keyed by
+ * topic name, a NUL, then the partition as 4 big-endian bytes, and the
+ * transactional offsets that TxnOffsetCommit wrote and no marker has ended
+ * yet: producer id (its 8 bytes) -> struct ghmap of offsets keyed the same way.
+ * A producer stays there until its marker, even once tombstones emptied its
+ * map (an open transaction keeps the group from expiring). */
 struct cgroup {
 	struct grp *grp;
 	struct ghmap offsets;
+	struct ghmap pending;
 };
 
 struct group_coordinator {
@@ -54,6 +61,11 @@ struct group_coordinator {
 	struct meta_topic *otopic;     /* __consumer_offsets, referenced; NULL until it exists */
 
 	struct ghmap groups;           /* group id -> struct cgroup */
+	/* Kafka's openGroupsForProducer: producer id and __consumer_offsets
+	 * partition (their 8 + 4 bytes) -> struct gtxn_groups, the groups that got
+	 * pending offsets from that producer there; its marker ends them. An
+	 * entry may name groups deleted since (skipped then). */
+	struct ghmap txn_groups;
 };
 
 /* A client waiting for one or more appends to be durable. */
@@ -77,9 +89,12 @@ void coord_after_op(struct group_coordinator *coord, struct cgroup *cg);
 int coord_ensure_topic(struct group_coordinator *coord);
 /* Appends batch to the group's partition of __consumer_offsets. With wait,
  * counts one more pending sync on it (the flusher completes it); without,
- * only kicks the flusher. 0 or -errno. */
+ * only kicks the flusher. *base_offset (if not NULL) gets the offset of the
+ * batch's first record. A transactional batch (grec_batch_set_producer) goes
+ * through the partition's producer state: *verdict (required then) tells
+ * whether it was appended (TXN_OK). 0 or -errno. */
 int coord_append(struct group_coordinator *coord, const char *group_id, struct grec_batch *batch,
-		 struct coord_wait *wait);
+		 struct coord_wait *wait, int64_t *base_offset, enum txn_verdict *verdict);
 
 /* A wait holding one reference of its own, released by coord_wait_release()
  * (which calls done if nothing else is pending). */
@@ -87,14 +102,38 @@ struct coord_wait *coord_wait_new(group_write_cb done, void *arg);
 void coord_wait_release(struct coord_wait *wait);
 
 /* offsets.c */
-void goffsets_set(struct cgroup *cg, const char *topic, int32_t partition, int64_t offset, int32_t leader_epoch,
-		  const char *metadata, int64_t commit_ts);
-bool goffsets_del(struct cgroup *cg, const char *topic, int32_t partition);
-void goffsets_free_all(struct cgroup *cg);
+struct goffset *goffset_new(int64_t offset, int32_t leader_epoch, const char *metadata, int64_t commit_ts,
+			    int64_t log_offset);
+void goffset_free(struct goffset *o);
+/* Puts o (owned by the map from then on) under topic/partition in map,
+ * freeing what was there. */
+void goffsets_put(struct ghmap *map, const char *topic, int32_t partition, struct goffset *o);
+struct goffset *goffsets_get(const struct ghmap *map, const char *topic, int32_t partition);
+bool goffsets_del(struct ghmap *map, const char *topic, int32_t partition);
+/* Frees every offset and the map itself. */
+void goffsets_free_all(struct ghmap *map);
 /* Splits an offsets-map key into topic and partition. */
 void goffsets_key_split(const struct ghmap_entry *e, const char **topic, int32_t *partition);
 /* offsets.retention.minutes: drops expired offsets (writing tombstones) and
  * groups left Empty without offsets. */
 void coord_expire_offsets(struct group_coordinator *coord, const struct grp_now *now);
+
+/* txn_offsets.c */
+/* Adds a pending transactional offset of producer_id to the group (o is
+ * owned by it from then on). */
+void gtxn_add_pending(struct group_coordinator *coord, struct cgroup *cg, int64_t producer_id, const char *topic,
+		      int32_t partition, struct goffset *o);
+/* Ends producer_id's transaction on __consumer_offsets partition
+ * `partition`: its pending offsets there are committed (the later record
+ * wins) or dropped. */
+void gtxn_complete(struct group_coordinator *coord, int32_t partition, int64_t producer_id, bool commit);
+/* True if some producer has a pending offset for topic/partition. */
+bool gtxn_has_pending(const struct cgroup *cg, const char *topic, int32_t partition);
+/* A tombstone for topic/partition: drops every producer's pending offset. */
+void gtxn_drop_partition(struct cgroup *cg, const char *topic, int32_t partition);
+/* Frees a group's pending offsets (the group goes away). */
+void gtxn_free_group(struct cgroup *cg);
+/* Frees coord->txn_groups. */
+void gtxn_free_index(struct group_coordinator *coord);
 
 #endif

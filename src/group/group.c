@@ -1215,8 +1215,9 @@ int16_t grp_leave(struct grp *grp, const char *member_id, const char *instance_i
 	return KERR_NONE;
 }
 
-int16_t grp_commit_check(struct grp *grp, const char *member_id, const char *instance_id, int32_t generation,
-			 const struct grp_now *now)
+/* The membership part of Kafka's validateOffsetCommit. */
+static int16_t commit_member_check(const struct grp *grp, const char *member_id, const char *instance_id,
+				   int32_t generation, bool transactional)
 {
 	if (grp->state == GRP_DEAD)
 		return KERR_COORDINATOR_NOT_AVAILABLE;
@@ -1228,10 +1229,25 @@ int16_t grp_commit_check(struct grp *grp, const char *member_id, const char *ins
 			return err;
 		if (generation != grp->generation)
 			return KERR_ILLEGAL_GENERATION;
-	} else if (grp->state != GRP_EMPTY) {
+	} else if (!transactional && grp->state != GRP_EMPTY) {
 		/* only members may commit to a group that has members */
 		return KERR_UNKNOWN_MEMBER_ID;
 	}
+	return KERR_NONE;
+}
+
+int16_t grp_txn_commit_check(const struct grp *grp, const char *member_id, const char *instance_id,
+			     int32_t generation)
+{
+	return commit_member_check(grp, member_id, instance_id, generation, true);
+}
+
+int16_t grp_commit_check(struct grp *grp, const char *member_id, const char *instance_id, int32_t generation,
+			 const struct grp_now *now)
+{
+	int16_t err = commit_member_check(grp, member_id, instance_id, generation, false);
+	if (err)
+		return err;
 	switch (grp->state) {
 	case GRP_EMPTY:
 		return KERR_NONE;

@@ -236,6 +236,13 @@ int16_t grp_leave(struct grp *grp, const char *member_id, const char *instance_i
 int16_t grp_commit_check(struct grp *grp, const char *member_id, const char *instance_id, int32_t generation,
 			 const struct grp_now *now);
 
+/* TxnOffsetCommit's check (Kafka's validateOffsetCommit, transactional): as
+ * OffsetCommit's, except that a commit naming no member and no generation
+ * is allowed in any state (v0-2 requests carry neither), CompletingRebalance
+ * does not refuse it, and it is not a heartbeat. */
+int16_t grp_txn_commit_check(const struct grp *grp, const char *member_id, const char *instance_id,
+			     int32_t generation);
+
 /* Runs every deadline that has passed: member session expiry, pending member
  * expiry, the end of the join phase (rebalance timeout or initial delay) and
  * the pending SyncGroup timeout. */

@@ -12,7 +12,9 @@
  * group management expire by their commit time; a Stable consumer group
  * loses, by commit time, the offsets of topics it no longer subscribes to.
  * Expired offsets get tombstones, and an Empty group left without offsets is
- * deleted. */
+ * deleted. Transactional offsets (txn_offsets.c) are kept apart until their
+ * transaction commits: a fetch does not show them, a tombstone drops them,
+ * expiry waits for their transaction. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,45 +46,48 @@ void goffsets_key_split(const struct ghmap_entry *e, const char **topic, int32_t
 	*partition = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
 }
 
-static struct goffset *goffsets_get(struct cgroup *cg, const char *topic, int32_t partition)
+struct goffset *goffsets_get(const struct ghmap *map, const char *topic, int32_t partition)
 {
 	size_t len;
 	char *key = okey_new(topic, partition, &len);
-	struct goffset *o = ghmap_get(&cg->offsets, key, len);
+	struct goffset *o = ghmap_get(map, key, len);
 	free(key);
 	return o;
 }
 
-void goffsets_set(struct cgroup *cg, const char *topic, int32_t partition, int64_t offset, int32_t leader_epoch,
-		  const char *metadata, int64_t commit_ts)
+struct goffset *goffset_new(int64_t offset, int32_t leader_epoch, const char *metadata, int64_t commit_ts,
+			    int64_t log_offset)
 {
-	size_t len;
-	char *key = okey_new(topic, partition, &len);
-	struct goffset *o = ghmap_get(&cg->offsets, key, len);
-	if (!o) {
-		o = xcalloc(1, sizeof(*o));
-		ghmap_put(&cg->offsets, key, len, o);
-	} else {
-		free(o->metadata);
-	}
-	free(key);
+	struct goffset *o = xcalloc(1, sizeof(*o));
 	o->offset = offset;
 	o->leader_epoch = leader_epoch;
 	o->metadata = xstrdup(metadata ? metadata : "");
 	o->commit_ts = commit_ts;
+	o->log_offset = log_offset;
+	return o;
 }
 
-static void goffset_free(struct goffset *o)
+void goffset_free(struct goffset *o)
 {
 	free(o->metadata);
 	free(o);
 }
 
-bool goffsets_del(struct cgroup *cg, const char *topic, int32_t partition)
+void goffsets_put(struct ghmap *map, const char *topic, int32_t partition, struct goffset *o)
 {
 	size_t len;
 	char *key = okey_new(topic, partition, &len);
-	struct goffset *o = ghmap_del(&cg->offsets, key, len);
+	struct goffset *old = ghmap_put(map, key, len, o);
+	free(key);
+	if (old)
+		goffset_free(old);
+}
+
+bool goffsets_del(struct ghmap *map, const char *topic, int32_t partition)
+{
+	size_t len;
+	char *key = okey_new(topic, partition, &len);
+	struct goffset *o = ghmap_del(map, key, len);
 	free(key);
 	if (!o)
 		return false;
@@ -90,14 +95,14 @@ bool goffsets_del(struct cgroup *cg, const char *topic, int32_t partition)
 	return true;
 }
 
-void goffsets_free_all(struct cgroup *cg)
+void goffsets_free_all(struct ghmap *map)
 {
 	struct ghmap_iter it;
-	ghmap_iter_init(&it, &cg->offsets);
+	ghmap_iter_init(&it, map);
 	struct ghmap_entry *e;
 	while ((e = ghmap_iter_next(&it)))
 		goffset_free(e->value);
-	ghmap_fini(&cg->offsets);
+	ghmap_fini(map);
 }
 
 /* ---- OffsetCommit --------------------------------------------------------------- */
@@ -163,15 +168,17 @@ int group_commit_offsets(struct group_coordinator *coord, const struct group_com
 	struct coord_wait *wait = NULL;
 	if (batch.count > 0) {
 		wait = coord_wait_new(done, arg);
-		int rc = coord_append(coord, a->group_id, &batch, wait);
+		int64_t base;
+		int rc = coord_append(coord, a->group_id, &batch, wait, &base, NULL);
 		if (rc < 0) {
 			commit_fail_all(a, group_error_from_err(rc));
 		} else {
 			for (int32_t i = 0; i < a->count; i++) {
 				const struct group_commit_partition *p = &a->partitions[i];
 				if (p->error == KERR_NONE)
-					goffsets_set(cg, p->topic, p->partition, p->offset, p->leader_epoch, p->metadata,
-						     p->commit_timestamp);
+					goffsets_put(&cg->offsets, p->topic, p->partition,
+						     goffset_new(p->offset, p->leader_epoch, p->metadata,
+								 p->commit_timestamp, base++));
 			}
 		}
 	}
@@ -187,10 +194,10 @@ int group_commit_offsets(struct group_coordinator *coord, const struct group_com
 
 /* ---- OffsetFetch ------------------------------------------------------------------ */
 
-static void fill_offset(struct group_offset *out, const struct goffset *o, struct arena *arena)
+static void fill_offset(struct group_offset *out, const struct goffset *o, bool unstable, struct arena *arena)
 {
-	out->error = KERR_NONE;
-	if (!o) {
+	out->error = unstable ? KERR_UNSTABLE_OFFSET_COMMIT : KERR_NONE;
+	if (!o || unstable) {
 		out->offset = -1;
 		out->leader_epoch = -1;
 		out->metadata = "";
@@ -201,8 +208,15 @@ static void fill_offset(struct group_offset *out, const struct goffset *o, struc
 	out->metadata = arena_strndup(arena, o->metadata, strlen(o->metadata));
 }
 
-int16_t group_fetch_offsets(struct group_coordinator *coord, const char *group_id, int32_t count,
-			    struct group_offset *offsets, struct arena *arena)
+/* Kafka's requireStable: a partition with offsets pending in a transaction
+ * has no stable offset yet (the client retries). */
+static bool unstable(const struct cgroup *cg, bool require_stable, const char *topic, int32_t partition)
+{
+	return require_stable && gtxn_has_pending(cg, topic, partition);
+}
+
+int16_t group_fetch_offsets(struct group_coordinator *coord, const char *group_id, bool require_stable,
+			    int32_t count, struct group_offset *offsets, struct arena *arena)
 {
 	if (!group_id)
 		return KERR_INVALID_GROUP_ID;
@@ -212,8 +226,14 @@ int16_t group_fetch_offsets(struct group_coordinator *coord, const char *group_i
 		return KERR_NOT_COORDINATOR;
 	}
 	struct cgroup *cg = coord_group_get(coord, group_id);
-	for (int32_t i = 0; i < count; i++)
-		fill_offset(&offsets[i], cg ? goffsets_get(cg, offsets[i].topic, offsets[i].partition) : NULL, arena);
+	for (int32_t i = 0; i < count; i++) {
+		struct group_offset *o = &offsets[i];
+		if (cg)
+			fill_offset(o, goffsets_get(&cg->offsets, o->topic, o->partition),
+				    unstable(cg, require_stable, o->topic, o->partition), arena);
+		else
+			fill_offset(o, NULL, false, arena);
+	}
 	pthread_mutex_unlock(&coord->mu);
 	return KERR_NONE;
 }
@@ -227,8 +247,8 @@ static int offset_cmp(const void *a, const void *b)
 	return x->partition < y->partition ? -1 : x->partition > y->partition;
 }
 
-int16_t group_fetch_all_offsets(struct group_coordinator *coord, const char *group_id, struct arena *arena,
-				struct group_offset **out, int32_t *count)
+int16_t group_fetch_all_offsets(struct group_coordinator *coord, const char *group_id, bool require_stable,
+				struct arena *arena, struct group_offset **out, int32_t *count)
 {
 	*out = NULL;
 	*count = 0;
@@ -250,7 +270,7 @@ int16_t group_fetch_all_offsets(struct group_coordinator *coord, const char *gro
 			const char *topic;
 			goffsets_key_split(e, &topic, &list[n].partition);
 			list[n].topic = arena_strndup(arena, topic, strlen(topic));
-			fill_offset(&list[n], e->value, arena);
+			fill_offset(&list[n], e->value, unstable(cg, require_stable, topic, list[n].partition), arena);
 			n++;
 		}
 		qsort(list, (size_t)n, sizeof(*list), offset_cmp);
@@ -302,7 +322,7 @@ int group_delete_offsets(struct group_coordinator *coord, const char *group_id, 
 			p->error = KERR_GROUP_SUBSCRIBED_TO_TOPIC;
 			continue;
 		}
-		if (!goffsets_get(cg, p->topic, p->partition))
+		if (!goffsets_get(&cg->offsets, p->topic, p->partition) && !gtxn_has_pending(cg, p->topic, p->partition))
 			continue;
 		grec_buf_reset(&key);
 		grec_offset_key(&key, group_id, p->topic, p->partition);
@@ -311,15 +331,17 @@ int group_delete_offsets(struct group_coordinator *coord, const char *group_id, 
 	struct coord_wait *wait = NULL;
 	if (batch.count > 0) {
 		wait = coord_wait_new(done, arg);
-		int rc = coord_append(coord, group_id, &batch, wait);
+		int rc = coord_append(coord, group_id, &batch, wait, NULL, NULL);
 		for (int32_t i = 0; i < count; i++) {
 			struct group_offset_delete *p = &parts[i];
 			if (p->error != KERR_NONE)
 				continue;
-			if (rc < 0)
+			if (rc < 0) {
 				p->error = group_error_from_err(rc);
-			else
-				goffsets_del(cg, p->topic, p->partition);
+			} else {
+				goffsets_del(&cg->offsets, p->topic, p->partition);
+				gtxn_drop_partition(cg, p->topic, p->partition);
+			}
 		}
 		if (rc == 0)
 			log_info("group", "group %s: deleted %d committed offsets", group_id, batch.count);
@@ -376,6 +398,8 @@ static bool expire_group(struct group_coordinator *coord, struct cgroup *cg, con
 			goffsets_key_split(e, &topic, &partition);
 			if (rule == EXPIRE_UNSUBSCRIBED && grp_subscribed_to(grp, topic))
 				continue;
+			if (gtxn_has_pending(cg, topic, partition))
+				continue; /* an open transaction may still commit it */
 			int64_t base = rule == EXPIRE_BY_STATE_TIME ? grp_state_timestamp(grp) : o->commit_ts;
 			if (now->wall_ms - base < coord->retention_ms)
 				continue;
@@ -387,14 +411,14 @@ static bool expire_group(struct group_coordinator *coord, struct cgroup *cg, con
 			(*expired)++;
 		}
 	}
-	bool remove = grp_state(grp) == GRP_EMPTY && cg->offsets.count == 0;
+	bool remove = grp_state(grp) == GRP_EMPTY && cg->offsets.count == 0 && cg->pending.count == 0;
 	if (remove) {
 		grec_buf_reset(&key);
 		grec_group_key(&key, grp_id(grp));
 		grec_batch_add(&batch, &key, NULL, -1);
 	}
 	if (batch.count > 0) {
-		int rc = coord_append(coord, grp_id(grp), &batch, NULL);
+		int rc = coord_append(coord, grp_id(grp), &batch, NULL, NULL, NULL);
 		if (rc < 0)
 			log_warn("group", "cannot write tombstones for group %s: %s", grp_id(grp), strerror(-rc));
 	}

@@ -273,7 +273,15 @@ void grec_batch_init(struct grec_batch *batch, int64_t timestamp)
 	grec_buf_init(&batch->buf);
 	batch->count = 0;
 	batch->timestamp = timestamp;
+	batch->producer_id = -1;
+	batch->producer_epoch = -1;
 	memset(buf_grow(&batch->buf, RECORDS_BATCH_HEADER_SIZE), 0, RECORDS_BATCH_HEADER_SIZE);
+}
+
+void grec_batch_set_producer(struct grec_batch *batch, int64_t producer_id, int16_t epoch)
+{
+	batch->producer_id = producer_id;
+	batch->producer_epoch = epoch;
 }
 
 void grec_batch_fini(struct grec_batch *batch)
@@ -312,19 +320,19 @@ void grec_batch_finish(struct grec_batch *batch)
 	put_be(h + 8, (uint32_t)(batch->buf.len - RECORDS_LOG_OVERHEAD), 4);
 	put_be(h + 12, 0, 4);                                 /* partition leader epoch */
 	h[16] = 2;                                            /* magic */
-	put_be(h + 21, 0, 2);                                 /* attributes */
+	put_be(h + 21, batch->producer_id >= 0 ? RECORDS_ATTR_TRANSACTIONAL : 0, 2); /* attributes */
 	put_be(h + 23, (uint32_t)(n > 0 ? n - 1 : 0), 4);     /* last offset delta */
 	put_be(h + 27, (uint64_t)batch->timestamp, 8);
 	put_be(h + 35, (uint64_t)batch->timestamp, 8);
-	put_be(h + 43, (uint64_t)-1, 8);                      /* producer id */
-	put_be(h + 51, (uint16_t)-1, 2);                      /* producer epoch */
+	put_be(h + 43, (uint64_t)batch->producer_id, 8);
+	put_be(h + 51, (uint16_t)batch->producer_epoch, 2);
 	put_be(h + 53, (uint32_t)-1, 4);                      /* base sequence */
 	put_be(h + 57, (uint32_t)n, 4);
 	put_be(h + 17, crc32c(0, h + 21, batch->buf.len - 21), 4);
 }
 
-static int walk_records(const uint8_t *p, size_t len, int64_t base_offset, int32_t count, grec_record_fn fn,
-			void *arg)
+static int walk_records(const uint8_t *p, size_t len, const struct grec_batch_info *info, int64_t base_offset,
+			int32_t count, grec_record_fn fn, void *arg)
 {
 	struct preader r;
 	preader_init(&r, p, len);
@@ -350,7 +358,7 @@ static int walk_records(const uint8_t *p, size_t len, int64_t base_offset, int32
 			value = (const uint8_t *)"";
 		if (rec.err || key_len < 0 || value_len < -1)
 			return -SAMSA_ECORRUPT;
-		int rc = fn(arg, key, key_len, value_len < 0 ? NULL : value, value_len, base_offset + offset_delta);
+		int rc = fn(arg, info, key, key_len, value_len < 0 ? NULL : value, value_len, base_offset + offset_delta);
 		if (rc)
 			return rc;
 	}
@@ -374,15 +382,18 @@ int grec_batches_foreach(const uint8_t *data, size_t len, grec_record_fn fn, voi
 		}
 		struct records_batch_header hdr;
 		records_header_parse(b, &hdr);
-		if (hdr.attributes & RECORDS_ATTR_CONTROL)
-			continue;
 		if (hdr.attributes & RECORDS_ATTR_COMPRESSION_MASK) {
 			if (skipped)
 				(*skipped)++;
 			continue;
 		}
-		int rc = walk_records(b + RECORDS_BATCH_HEADER_SIZE, total - RECORDS_BATCH_HEADER_SIZE, hdr.base_offset,
-				      hdr.record_count, fn, arg);
+		struct grec_batch_info info = {
+			.producer_id = hdr.producer_id,
+			.transactional = (hdr.attributes & RECORDS_ATTR_TRANSACTIONAL) != 0,
+			.control = (hdr.attributes & RECORDS_ATTR_CONTROL) != 0,
+		};
+		int rc = walk_records(b + RECORDS_BATCH_HEADER_SIZE, total - RECORDS_BATCH_HEADER_SIZE, &info,
+				      hdr.base_offset, hdr.record_count, fn, arg);
 		if (rc)
 			return rc;
 	}

@@ -17,7 +17,9 @@
  * A null value is a tombstone: the offset, or the group, is deleted.
  *
  * Records are written as uncompressed record batches v2 built here (the log
- * stores them byte for byte, like a produce). */
+ * stores them byte for byte, like a produce); TxnOffsetCommit's are
+ * transactional batches of the producer, ended by the transaction's marker
+ * (a control batch). */
 #ifndef SAMSA_GROUP_RECORDS_H
 #define SAMSA_GROUP_RECORDS_H
 
@@ -109,9 +111,15 @@ struct grec_batch {
 	struct grec_buf buf;
 	int32_t count;
 	int64_t timestamp;
+	int64_t producer_id;    /* -1, or a transactional batch's producer (TxnOffsetCommit) */
+	int16_t producer_epoch; /* -1 unless producer_id is set */
 };
 
+/* A plain batch (no producer); grec_batch_set_producer() makes it transactional. */
 void grec_batch_init(struct grec_batch *batch, int64_t timestamp);
+/* The batch becomes transactional, written by producer_id/epoch with base
+ * sequence -1 (a coordinator's batch, never sequence-checked). */
+void grec_batch_set_producer(struct grec_batch *batch, int64_t producer_id, int16_t epoch);
 void grec_batch_fini(struct grec_batch *batch);
 /* value NULL with value_len -1: a tombstone. */
 void grec_batch_add(struct grec_batch *batch, const struct grec_buf *key, const uint8_t *value, int32_t value_len);
@@ -119,13 +127,20 @@ void grec_batch_add(struct grec_batch *batch, const struct grec_buf *key, const 
  * (baseOffset 0, for the log to assign). */
 void grec_batch_finish(struct grec_batch *batch);
 
-/* Calls fn for each record of the v2 batches in data[0..len): key, value
- * (NULL/-1 for a tombstone) and the record's offset. Control batches are
- * skipped; compressed batches are skipped with *skipped counted. A callback
- * returning non-zero stops the walk with that value. Returns 0, or
+/* What the replay needs of the batch a record is in. */
+struct grec_batch_info {
+	int64_t producer_id; /* -1: none */
+	bool transactional;
+	bool control;        /* a transaction marker: key {version int16, type int16: 0 abort, 1 commit} */
+};
+
+/* Calls fn for each record of the v2 batches in data[0..len): its batch,
+ * key, value (NULL/-1 for a tombstone) and the record's offset; control
+ * batches included. Compressed batches are skipped with *skipped counted. A
+ * callback returning non-zero stops the walk with that value. Returns 0, or
  * -SAMSA_ECORRUPT when a batch does not parse. */
-typedef int (*grec_record_fn)(void *arg, const uint8_t *key, int32_t key_len, const uint8_t *value,
-			      int32_t value_len, int64_t offset);
+typedef int (*grec_record_fn)(void *arg, const struct grec_batch_info *batch, const uint8_t *key, int32_t key_len,
+			      const uint8_t *value, int32_t value_len, int64_t offset);
 int grec_batches_foreach(const uint8_t *data, size_t len, grec_record_fn fn, void *arg, int *skipped);
 
 /* The offset after the last whole batch in data[0..len), or -1 if none. */

@@ -11,6 +11,7 @@ struct reactor;
 struct kafka_fetch_waiters;
 struct group_coordinator;
 struct txn_pids;
+struct txn_coordinator;
 
 struct broker {
 	const struct config *config;  /* static keys read-only after start-up; dynamic ones change via meta (AlterConfigs) */
@@ -25,6 +26,7 @@ struct broker {
 	struct kafka_fetch_waiters *fetch_waiters; /* parked long-poll fetches (kafka/fetch_wait.h) */
 	struct group_coordinator *groups; /* consumer groups and offsets (group/coordinator.h), internally locked */
 	struct txn_pids *pids;        /* producer id allocator (txn/pid.h), internally locked */
+	struct txn_coordinator *txns; /* transactional ids and transactions (txn/coordinator.h), internally locked */
 };
 
 #endif

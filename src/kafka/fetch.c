@@ -4,8 +4,13 @@
  * them by one batch), min_bytes and max_wait_ms (long poll, see fetch_wait.h).
  *
  * Fetch sessions (KIP-227) are not kept: every response carries session id 0,
- * which tells clients to send full fetch requests. With a single node the last
- * stable offset is the high watermark until transactions exist. */
+ * which tells clients to send full fetch requests.
+ *
+ * Transactions: every response carries the partition's last stable offset
+ * (txn/txn_partition.h). A read_committed fetch (isolation_level 1) gets only
+ * whole batches below it, plus the aborted transactions that overlap the
+ * returned range (from the aborted-transactions index), so the client can
+ * skip their records; read_uncommitted reads up to the high watermark. */
 #include <stddef.h>
 #include <string.h>
 
@@ -21,6 +26,7 @@
 #include "proto/gen/errors.h"
 #include "proto/gen/fetch_request.h"
 #include "proto/gen/fetch_response.h"
+#include "txn/txn_partition.h"
 
 #define FETCH_ISOLATION_READ_COMMITTED 1
 
@@ -78,6 +84,23 @@ static void fetch_partition_reset(struct fetch_response_partition_data *presp, i
 	presp->records = (struct krecords){.ptr = NULL, .len = 0, .file = NULL, .file_pos = 0};
 }
 
+/* The aborted transactions overlapping [from, to) (read_committed). */
+static void fetch_add_aborted(struct request *req, struct log_partition *part, int64_t from, int64_t to,
+			      struct fetch_response_partition_data *presp)
+{
+	struct txn_aborted *ab;
+	int32_t n = txn_partition_aborted(part, from, to, req->arena, &ab);
+	if (!n)
+		return;
+	presp->aborted_transactions = arena_alloc(req->arena, (size_t)n * sizeof(*presp->aborted_transactions));
+	for (int32_t i = 0; i < n; i++) {
+		fetch_response_aborted_transaction_init(&presp->aborted_transactions[i]);
+		presp->aborted_transactions[i].producer_id = ab[i].producer_id;
+		presp->aborted_transactions[i].first_offset = ab[i].first_offset;
+	}
+	presp->aborted_transactions_count = n;
+}
+
 /* One read pass over every requested partition. Returns the record bytes
  * gathered; sets st->any_error when a partition has an error. */
 static int64_t fetch_pass(struct fetch_state *st)
@@ -109,10 +132,13 @@ static int64_t fetch_pass(struct fetch_state *st)
 			int32_t limit = fpart->partition_max_bytes;
 			if (room < limit)
 				limit = room > 0 ? (int32_t)room : 0;
+			bool committed = freq->isolation_level == FETCH_ISOLATION_READ_COMMITTED;
+			int64_t lso = txn_partition_lso(part);
 			struct log_read_result rr;
-			int rc = log_partition_read(part, fpart->fetch_offset, limit, total > 0, &rr);
+			int rc = log_partition_read_upto(part, fpart->fetch_offset, limit, total > 0,
+							 committed ? lso : INT64_MAX, &rr);
 			presp->high_watermark = log_partition_end_offset(part);
-			presp->last_stable_offset = presp->high_watermark;
+			presp->last_stable_offset = lso;
 			presp->log_start_offset = log_partition_start_offset(part);
 			if (rc < 0) {
 				presp->error_code = kafka_error_from_err(rc);
@@ -120,11 +146,12 @@ static int64_t fetch_pass(struct fetch_state *st)
 				continue;
 			}
 			presp->high_watermark = rr.high_watermark;
-			presp->last_stable_offset = rr.high_watermark;
 			presp->log_start_offset = rr.log_start_offset;
 			presp->records.file = rr.file;
 			presp->records.file_pos = rr.file_pos;
 			presp->records.len = rr.len;
+			if (committed && rr.len > 0)
+				fetch_add_aborted(req, part, fpart->fetch_offset, rr.next_offset, presp);
 			total += rr.len;
 		}
 		meta_topic_put(req->broker->topics, topic);

@@ -39,6 +39,13 @@
 	X(PROTO_API_DESCRIBE_CLUSTER, kafka_handle_describe_cluster, 0, 1) \
 	X(PROTO_API_DELETE_GROUPS, kafka_handle_delete_groups, 0, 2) \
 	X(PROTO_API_OFFSET_DELETE, kafka_handle_offset_delete, 0, 0) \
+	X(PROTO_API_TXN_OFFSET_COMMIT, kafka_handle_txn_offset_commit, 0, 4) \
+	X(PROTO_API_DESCRIBE_PRODUCERS, kafka_handle_describe_producers, 0, 0) \
+	X(PROTO_API_ADD_PARTITIONS_TO_TXN, kafka_handle_add_partitions_to_txn, 0, 5) \
+	X(PROTO_API_ADD_OFFSETS_TO_TXN, kafka_handle_add_offsets_to_txn, 0, 4) \
+	X(PROTO_API_END_TXN, kafka_handle_end_txn, 0, 5) \
+	X(PROTO_API_DESCRIBE_TRANSACTIONS, kafka_handle_describe_transactions, 0, 0) \
+	X(PROTO_API_LIST_TRANSACTIONS, kafka_handle_list_transactions, 0, 1) \
 	/* end of rows: each row ends with a backslash */
 
 #define KAFKA_HANDLER_PROTOTYPE(key, fn, min, max) enum handler_result fn(struct request *req);

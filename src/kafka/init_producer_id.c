@@ -1,4 +1,4 @@
-/* InitProducerId (v0-5): a producer id and epoch for an idempotent producer.
+/* InitProducerId (v0-5): a producer id and epoch.
  *
  * Without a transactional id Kafka "blindly accepts" the request: a new
  * producer id from the allocator (txn/pid.h), epoch 0. That holds for v3+
@@ -8,64 +8,93 @@
  * it gets a fresh id, whose state starts empty everywhere. The id and epoch
  * must be both set or both -1, else INVALID_REQUEST, as in Kafka.
  *
- * A transactional id needs the transaction coordinator, which does not exist
- * yet: an empty one is INVALID_REQUEST (Kafka's answer), any other gets
- * INVALID_REQUEST too, with a broker log line saying transactions are not
- * supported yet. Retriable errors (COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR)
- * would make clients retry forever; a non-retriable error fails
- * initTransactions() (kafkajs at once; librdkafka 2.0 retries it every 500 ms
- * until init_transactions() times out, hence the rate-limited log line). */
+ * With a transactional id the transaction coordinator answers
+ * (txn/coordinator.h), once the id's new epoch is durable in
+ * __transaction_state: the same id with the epoch bumped (a new id once the
+ * epoch is exhausted), which fences any older producer with that
+ * transactional id; an ongoing transaction is aborted first and the client
+ * told CONCURRENT_TRANSACTIONS to retry. transaction_timeout_ms above
+ * transaction.max.timeout.ms is INVALID_TRANSACTION_TIMEOUT; v0-3 clients
+ * get INVALID_PRODUCER_EPOCH where newer ones get PRODUCER_FENCED. */
 #include <errno.h>
-#include <stdatomic.h>
 
-#include "base/clock.h"
 #include "base/log.h"
 #include "kafka/broker.h"
 #include "kafka/dispatch.h"
 #include "kafka/handlers.h"
 #include "kafka/request.h"
+#include "net/reactor.h"
 #include "proto/gen/errors.h"
 #include "proto/gen/init_producer_id_request.h"
 #include "proto/gen/init_producer_id_response.h"
+#include "txn/coordinator.h"
 #include "txn/pid.h"
 
-/* The last time the "not supported" line was logged at INFO. */
-static _Atomic int64_t txn_refused_logged_ms;
+struct init_state {
+	struct request *req;
+	struct txn_result res;
+};
+
+static void init_respond(struct request *req, const struct txn_result *res)
+{
+	struct init_producer_id_response *resp = arena_alloc(req->arena, sizeof(*resp));
+	init_producer_id_response_init(resp);
+	resp->error_code = res->error;
+	if (res->error == KERR_PRODUCER_FENCED && req->api_version < 4)
+		resp->error_code = KERR_INVALID_PRODUCER_EPOCH;
+	resp->producer_id = res->error == KERR_NONE ? res->producer_id : -1;
+	resp->producer_epoch = res->error == KERR_NONE ? res->producer_epoch : -1;
+	kafka_respond(req, resp);
+}
+
+static void init_finish(void *arg)
+{
+	struct init_state *st = arg;
+	init_respond(st->req, &st->res);
+	request_complete(st->req);
+}
+
+/* Coordinator thread: the new epoch is durable (or the write failed). */
+static void init_done(void *arg, const struct txn_result *res)
+{
+	struct init_state *st = arg;
+	st->res = *res;
+	reactor_post(st->req->reactor, init_finish, st);
+}
 
 enum handler_result kafka_handle_init_producer_id(struct request *req)
 {
 	struct init_producer_id_request *ireq = kafka_decode_request(req);
 	if (!ireq)
 		return HANDLER_DONE;
-	struct init_producer_id_response *resp = arena_alloc(req->arena, sizeof(*resp));
-	init_producer_id_response_init(resp);
-	resp->producer_id = -1;
-	resp->producer_epoch = -1;
-
+	struct txn_result res = {KERR_NONE, -1, -1};
 	bool pid_set = ireq->producer_id != -1, epoch_set = ireq->producer_epoch != -1;
-	if (!kstr_is_null(ireq->transactional_id)) {
-		int64_t now = clock_mono_ms(), last = atomic_load(&txn_refused_logged_ms);
-		if (ireq->transactional_id.len > 0 && now - last >= 10000 &&
-		    atomic_compare_exchange_strong(&txn_refused_logged_ms, &last, now))
-			log_info("txn", "InitProducerId from %s (client %s) for transactional id '" KSTR_FMT
-				 "': transactions are not supported yet (INVALID_REQUEST; logged at most "
-				 "every 10 s)", req->peer, req->client_id, KSTR_ARG(ireq->transactional_id));
-		resp->error_code = KERR_INVALID_REQUEST;
-	} else if (pid_set != epoch_set) {
-		resp->error_code = KERR_INVALID_REQUEST;
+	if (pid_set != epoch_set) {
+		res.error = KERR_INVALID_REQUEST;
+	} else if (!kstr_is_null(ireq->transactional_id)) {
+		struct init_state *st = arena_alloc(req->arena, sizeof(*st));
+		st->req = req;
+		const char *id = kstr_dup(req->arena, ireq->transactional_id);
+		if (!req->broker->txns)
+			res.error = KERR_COORDINATOR_NOT_AVAILABLE;
+		else if (txn_init_producer_id(req->broker->txns, id, ireq->transaction_timeout_ms, ireq->producer_id,
+					      ireq->producer_epoch, &res, init_done, st) == 1)
+			return HANDLER_PARKED;
+		if (res.error != KERR_NONE)
+			log_debug("txn", "InitProducerId for transactional id '%s' from %s (client %s): error %d", id,
+				  req->peer, req->client_id, res.error);
 	} else {
 		int64_t pid;
 		int rc = req->broker->pids ? txn_pids_next(req->broker->pids, &pid) : -ENODEV;
 		if (rc) {
-			resp->error_code = KERR_COORDINATOR_NOT_AVAILABLE; /* retriable */
+			res.error = KERR_COORDINATOR_NOT_AVAILABLE; /* retriable */
 		} else {
-			resp->error_code = KERR_NONE;
-			resp->producer_id = pid;
-			resp->producer_epoch = 0;
+			res.producer_id = pid;
+			res.producer_epoch = 0;
 			log_debug("txn", "producer id %lld for %s (client %s)", (long long)pid, req->peer,
 				  req->client_id);
 		}
 	}
-	kafka_respond(req, resp);
+	init_respond(req, &res);
 	return HANDLER_DONE;
 }

@@ -1,8 +1,9 @@
 /* ListOffsets: a partition's earliest (-2) or latest (-1) offset, the offset
  * of its largest timestamp (-3, v7+), or the first offset whose timestamp is
  * at least a given time (through the time index). v0 answers in the old
- * style, a list of offsets. With a single node and no transactions yet, the
- * latest offset is the same for read_committed and read_uncommitted. */
+ * style, a list of offsets. With isolation_level 1 (read_committed, v2+) the
+ * latest offset is the last stable offset and a lookup that lands at or past
+ * it finds nothing, as in Kafka (Partition.fetchOffsetForTimestamp). */
 #include <string.h>
 
 #include "kafka/broker.h"
@@ -14,6 +15,7 @@
 #include "proto/gen/errors.h"
 #include "proto/gen/list_offsets_request.h"
 #include "proto/gen/list_offsets_response.h"
+#include "txn/txn_partition.h"
 
 #define LIST_OFFSETS_LATEST (-1)
 #define LIST_OFFSETS_EARLIEST (-2)
@@ -21,13 +23,18 @@
 #define LIST_OFFSETS_EARLIEST_LOCAL (-4)   /* KIP-405: local log start; no tiering here */
 #define LIST_OFFSETS_EARLIEST_TIERED (-5)
 
+#define LIST_OFFSETS_READ_COMMITTED 1
+
 /* Fills offset and timestamp for one partition; returns a wire error code. */
-static int16_t list_offsets_partition(struct log_partition *part, int64_t ts, int64_t *offset, int64_t *timestamp)
+static int16_t list_offsets_partition(struct log_partition *part, int64_t ts, bool committed, int64_t *offset,
+				      int64_t *timestamp)
 {
 	*timestamp = -1;
+	int64_t fetchable = committed ? txn_partition_lso(part) : log_partition_end_offset(part);
+	int rc = 0;
 	switch (ts) {
 	case LIST_OFFSETS_LATEST:
-		*offset = log_partition_end_offset(part);
+		*offset = fetchable;
 		return KERR_NONE;
 	case LIST_OFFSETS_EARLIEST:
 	case LIST_OFFSETS_EARLIEST_LOCAL:
@@ -36,12 +43,16 @@ static int16_t list_offsets_partition(struct log_partition *part, int64_t ts, in
 		return KERR_NONE;
 	case LIST_OFFSETS_MAX_TIMESTAMP:
 		log_partition_max_timestamp(part, timestamp, offset);
-		return KERR_NONE;
+		break;
 	default:
 		if (ts < 0)
 			return KERR_INVALID_REQUEST;
-		return kafka_error_from_err(log_partition_offset_for_time(part, ts, offset, timestamp));
+		rc = log_partition_offset_for_time(part, ts, offset, timestamp);
+		break;
 	}
+	if (!rc && *offset >= fetchable)
+		*offset = *timestamp = -1;
+	return kafka_error_from_err(rc);
 }
 
 enum handler_result kafka_handle_list_offsets(struct request *req)
@@ -78,7 +89,9 @@ enum handler_result kafka_handle_list_offsets(struct request *req)
 			}
 			presp->leader_epoch = 0;
 			presp->error_code = list_offsets_partition(topic->partitions[rpart->partition_index],
-								   rpart->timestamp, &presp->offset, &presp->timestamp);
+								   rpart->timestamp,
+								   lreq->isolation_level == LIST_OFFSETS_READ_COMMITTED,
+								   &presp->offset, &presp->timestamp);
 			if (req->api_version == 0 && presp->error_code == KERR_NONE) {
 				/* v0: up to max_num_offsets offsets; we keep no per-segment list, so one. */
 				bool any = rpart->max_num_offsets > 0 && presp->offset >= 0;

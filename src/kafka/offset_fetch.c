@@ -4,8 +4,10 @@
  * committed offset of the group), v8+ for several groups at once. The
  * answer comes from the coordinator's cache, which mirrors __consumer_offsets.
  *
- * require_stable (v7+) asks for no pending transactional offsets; until
- * transactions exist there never are any, so it changes nothing. */
+ * Offsets a transaction wrote (TxnOffsetCommit) are not shown before the
+ * transaction commits. require_stable (v7+, read_committed consumers) asks
+ * for no such pending offsets: a partition that has some gets
+ * UNSTABLE_OFFSET_COMMIT, which clients retry (Kafka's answer). */
 #include <string.h>
 
 #include "group/coordinator.h"
@@ -32,7 +34,7 @@ struct fetch_group {
 };
 
 /* The requested partitions; topic_count < 0 (null) asks for every one. */
-static void fetch_one_group(struct request *req, const char *group_id, int32_t topic_count,
+static void fetch_one_group(struct request *req, const char *group_id, bool require_stable, int32_t topic_count,
 			    const struct kstr *names, const int32_t *partition_counts,
 			    int32_t *const *partition_indexes, struct fetch_group *out)
 {
@@ -42,7 +44,7 @@ static void fetch_one_group(struct request *req, const char *group_id, int32_t t
 	if (topic_count < 0) {
 		struct group_offset *all;
 		int32_t n;
-		out->error = group_fetch_all_offsets(coord, group_id, arena, &all, &n);
+		out->error = group_fetch_all_offsets(coord, group_id, require_stable, arena, &all, &n);
 		out->topics = arena_alloc(arena, sizeof(*out->topics) * (size_t)(n + 1));
 		for (int32_t i = 0; i < n; i++) {
 			struct fetch_topic *t = out->topic_count ? &out->topics[out->topic_count - 1] : NULL;
@@ -72,7 +74,7 @@ static void fetch_one_group(struct request *req, const char *group_id, int32_t t
 			flat[k].partition = partition_indexes[t][p];
 		}
 	}
-	out->error = group_fetch_offsets(coord, group_id, total, flat, arena);
+	out->error = group_fetch_offsets(coord, group_id, require_stable, total, flat, arena);
 	if (out->error)
 		for (int32_t i = 0; i < total; i++)
 			flat[i] = (struct group_offset){flat[i].topic, flat[i].partition, -1, -1, "", out->error};
@@ -149,7 +151,8 @@ enum handler_result kafka_handle_offset_fetch(struct request *req)
 			indexes[t] = freq->topics[t].partition_indexes;
 		}
 		struct fetch_group g;
-		fetch_one_group(req, kstr_dup(arena, freq->group_id), nt, names, counts, indexes, &g);
+		fetch_one_group(req, kstr_dup(arena, freq->group_id), req->api_version >= 7 && freq->require_stable, nt,
+				names, counts, indexes, &g);
 		respond_v0_7(req, &g);
 		return HANDLER_DONE;
 	}
@@ -170,7 +173,8 @@ enum handler_result kafka_handle_offset_fetch(struct request *req)
 			indexes[t] = rg->topics[t].partition_indexes;
 		}
 		struct fetch_group g;
-		fetch_one_group(req, kstr_dup(arena, rg->group_id), nt, names, counts, indexes, &g);
+		fetch_one_group(req, kstr_dup(arena, rg->group_id), freq->require_stable, nt, names, counts, indexes,
+				&g);
 		fill_group_v8(req, rg->group_id, &g, &resp->groups[i]);
 	}
 	kafka_respond(req, resp);

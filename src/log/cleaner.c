@@ -3,14 +3,17 @@
  * One pass over a partition (log_partition_clean):
  *  1. Under the locks, take the sealed segments that are synced (so they are
  *     below the recovery point and trusted at restart), stopping at the first
- *     one younger than min.compaction.lag.ms.
+ *     one younger than min.compaction.lag.ms or reaching the first unstable
+ *     offset (an open transaction: the observer's first_unstable_offset).
  *  2. The dirty section runs from the cleaner checkpoint to their end; when
  *     dirty bytes / all their bytes is below min.cleanable.dirty.ratio, stop.
  *  3. Build key -> latest offset over the dirty section (full keys, no hash
- *     collisions).
+ *     collisions), skipping aborted transactional batches (the aborted
+ *     transactions index of the range tells which).
  *  4. Rewrite each segment that loses records: a record is kept unless its key
- *     has a later offset, it has no key, or it is a tombstone whose timestamp
- *     is older than now - delete.retention.ms. Control batches are kept as is.
+ *     has a later offset, it has no key, it is a tombstone whose timestamp is
+ *     older than now - delete.retention.ms, or its batch was aborted. Control
+ *     batches are kept as is.
  *     Each contiguous run of kept records of a batch becomes one batch (so
  *     recordCount == lastOffsetDelta + 1 holds, as recovery checks), with the
  *     batch's producer id, epoch, attributes and leader epoch, baseSequence
@@ -335,7 +338,58 @@ static bool batch_at(const uint8_t *img, int64_t size, int64_t pos, int64_t *tot
 	return true;
 }
 
-static int map_segment(struct kmap *m, const struct seg_snap *snap, int64_t *nrec)
+/* ------------------------------------------------- aborted transactions */
+
+/* The aborted transactions of the range being cleaned, by producer id then
+ * first offset: a transactional batch is aborted when its producer's latest
+ * transaction starting at or before it ends (with its abort marker) at or
+ * after it. */
+struct aborted_set {
+	struct log_aborted_txn *v;
+	size_t n, cap;
+};
+
+static void aborted_collect(void *arg, const struct log_aborted_txn *t)
+{
+	struct aborted_set *a = arg;
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n++] = *t;
+}
+
+static int aborted_cmp(const void *x, const void *y)
+{
+	const struct log_aborted_txn *a = x, *b = y;
+	if (a->producer_id != b->producer_id)
+		return a->producer_id < b->producer_id ? -1 : 1;
+	return a->first_offset < b->first_offset ? -1 : a->first_offset > b->first_offset;
+}
+
+static bool batch_aborted(const struct aborted_set *a, const uint8_t *b)
+{
+	if (!a->n || !(b[LOG_BATCH_ATTR_AT + 1] & RECORDS_ATTR_TRANSACTIONAL))
+		return false;
+	int64_t pid = (int64_t)log_be64(b + 43), base = (int64_t)log_be64(b);
+	/* The last entry <= (pid, base). */
+	size_t lo = 0, hi = a->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct log_aborted_txn *t = &a->v[mid];
+		if (t->producer_id < pid || (t->producer_id == pid && t->first_offset <= base))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return false;
+	const struct log_aborted_txn *t = &a->v[lo - 1];
+	return t->producer_id == pid && base <= t->last_offset;
+}
+
+static int map_segment(struct kmap *m, const struct aborted_set *aborted, const struct seg_snap *snap,
+		       int64_t *nrec)
 {
 	struct seg_reader rd;
 	seg_reader_init(&rd, snap);
@@ -343,7 +397,7 @@ static int map_segment(struct kmap *m, const struct seg_snap *snap, int64_t *nre
 	int64_t total;
 	int rc;
 	while ((rc = seg_reader_next(&rd, &b, &total)) == 1) {
-		if (b[LOG_BATCH_ATTR_AT + 1] & RECORDS_ATTR_CONTROL)
+		if ((b[LOG_BATCH_ATTR_AT + 1] & RECORDS_ATTR_CONTROL) || batch_aborted(aborted, b))
 			continue;
 		int64_t base = (int64_t)log_be64(b);
 		int32_t count = (int32_t)log_be32(b + 57);
@@ -435,9 +489,9 @@ static int emit_run(struct obuf *out, const uint8_t *b, const struct rec *recs, 
 }
 
 /* Filters a segment image into out. *dropped counts removed records. */
-static int filter_segment(struct kmap *m, const struct log_clean_config *cc, int64_t now_ms,
-			  const struct seg_snap *snap, int out_fd, int64_t *out_len, int64_t *nread,
-			  int64_t *nkept)
+static int filter_segment(struct kmap *m, const struct aborted_set *aborted,
+			  const struct log_clean_config *cc, int64_t now_ms, const struct seg_snap *snap,
+			  int out_fd, int64_t *out_len, int64_t *nread, int64_t *nkept)
 {
 	int64_t total;
 	struct rec *recs = NULL;
@@ -476,6 +530,7 @@ static int filter_segment(struct kmap *m, const struct log_clean_config *cc, int
 			recs = xrealloc(recs, (size_t)cap * sizeof(*recs));
 			keep = xrealloc(keep, (size_t)cap * sizeof(*keep));
 		}
+		bool aborted_batch = batch_aborted(aborted, b);
 		int kept = 0;
 		for (int32_t i = 0; i < count; i++) {
 			struct rec *r = &recs[i];
@@ -484,7 +539,7 @@ static int filter_segment(struct kmap *m, const struct log_clean_config *cc, int
 				break;
 			}
 			int64_t off = base + r->off_delta;
-			bool k = r->key_len >= 0;
+			bool k = r->key_len >= 0 && !aborted_batch;
 			if (k) {
 				int64_t latest = kmap_get(m, r->key, (int32_t)(r->key_len > 0 ? r->key_len : 0));
 				if (latest > off)
@@ -633,8 +688,9 @@ static int swap_segment(struct log_partition *part, struct log_segment *old, int
 		memmove(part->segs + k, part->segs + k + 1, (size_t)(part->nsegs - k - 1) * sizeof(*part->segs));
 		part->nsegs--;
 		pthread_mutex_unlock(&part->mu);
-		static const char *const exts[] = {"log", "index", "timeindex", "log" CLEANED_SUFFIX};
-		for (int i = 0; i < 4; i++) {
+		static const char *const exts[] = {"log", "index", "timeindex", "txnindex",
+						   "log" CLEANED_SUFFIX};
+		for (int i = 0; i < 5; i++) {
 			seg_name(name, sizeof(name), base, exts[i]);
 			unlinkat(part->dir_fd, name, 0);
 		}
@@ -684,6 +740,7 @@ static int swap_segment(struct log_partition *part, struct log_segment *old, int
 	seg->idx_file = seg->tidx_file = NULL;
 	seg->sealed = seg->synced = true;
 	pthread_mutex_lock(&part->mu);
+	log_txn_index_move(seg, old);
 	part->segs[k] = seg;
 	pthread_mutex_unlock(&part->mu);
 	part->dir_dirty = true;
@@ -704,13 +761,18 @@ int log_partition_clean(struct log_partition *part, const struct log_clean_confi
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
 
+	/* Never past an ongoing transaction: whether its records stay is not
+	 * known yet (Kafka's first unstable offset bounds cleaning too). */
+	int64_t unstable = INT64_MAX;
+	if (part->observer && part->observer->first_unstable_offset)
+		unstable = part->observer->first_unstable_offset(part, part->observer_state);
 	pthread_mutex_lock(&part->append_mu);
 	pthread_mutex_lock(&part->mu);
 	int n = 0;
 	struct seg_snap *snaps = xcalloc((size_t)(part->nsegs ? part->nsegs : 1), sizeof(*snaps));
 	for (int i = 0; i < part->nsegs - 1; i++) {
 		struct log_segment *seg = part->segs[i];
-		if (!seg->sealed || !seg->synced)
+		if (!seg->sealed || !seg->synced || seg->end_offset > unstable)
 			break;
 		if (cc->min_compaction_lag_ms > 0 && seg->max_ts > now_ms - cc->min_compaction_lag_ms)
 			break;
@@ -733,18 +795,22 @@ int log_partition_clean(struct log_partition *part, const struct log_clean_confi
 	    (!force && (dirty == 0 || (double)dirty / (double)all < cc->min_cleanable_ratio)))
 		goto out;
 
+	int64_t clean_to = snaps[n - 1].end;
+	struct aborted_set aborted = {0};
+	log_partition_collect_aborted(part, snaps[0].base, clean_to, aborted_collect, &aborted);
+	if (aborted.n > 1)
+		qsort(aborted.v, aborted.n, sizeof(*aborted.v), aborted_cmp);
 	struct kmap map = {0};
 	int64_t mapped = 0;
 	for (int i = 0; i < n && !rc; i++)
 		if (snaps[i].end > first_dirty)
-			rc = map_segment(&map, &snaps[i], &mapped);
-	int64_t clean_to = snaps[n - 1].end;
+			rc = map_segment(&map, &aborted, &snaps[i], &mapped);
 	if (!rc)
 		rc = checkpoint_write(part, clean_to);
 	for (int i = 0; i < n && !rc; i++) {
 		/* First only count: a segment that loses nothing is not rewritten. */
 		int64_t nread = 0, nkept = 0, out_len = 0;
-		rc = filter_segment(&map, cc, now_ms, &snaps[i], -1, &out_len, &nread, &nkept);
+		rc = filter_segment(&map, &aborted, cc, now_ms, &snaps[i], -1, &out_len, &nread, &nkept);
 		if (rc || nkept == nread)
 			continue;
 		char name[80];
@@ -755,7 +821,7 @@ int log_partition_clean(struct log_partition *part, const struct log_clean_confi
 			break;
 		}
 		nread = nkept = 0;
-		rc = filter_segment(&map, cc, now_ms, &snaps[i], fd, &out_len, &nread, &nkept);
+		rc = filter_segment(&map, &aborted, cc, now_ms, &snaps[i], fd, &out_len, &nread, &nkept);
 		if (!rc && fsync(fd) < 0)
 			rc = -errno;
 		close(fd);
@@ -773,6 +839,7 @@ int log_partition_clean(struct log_partition *part, const struct log_clean_confi
 		}
 	}
 	kmap_free(&map);
+	free(aborted.v);
 	if (!rc) {
 		part->cleaner_checkpoint = clean_to;
 		if (st->segments_rewritten)

@@ -28,10 +28,12 @@ struct log_clean_stats {
 
 /* Cleans part once: builds key -> latest offset over the dirty section (from
  * the cleaner checkpoint to the end of the sealed, synced segments old enough
- * for min.compaction.lag.ms), then rewrites every sealed segment up to there
- * that loses records: superseded records, keyless records and tombstones whose
- * timestamp is older than now - delete.retention.ms go; offsets stay (gaps);
- * control batches stay; producer fields are kept. Skipped when nothing is
+ * for min.compaction.lag.ms and wholly below the first unstable offset),
+ * without aborted transactional batches, then rewrites every sealed segment up
+ * to there that loses records: superseded records, keyless records, records
+ * of aborted transactions and tombstones whose timestamp is older than now -
+ * delete.retention.ms go; offsets stay (gaps); control batches stay; producer
+ * fields are kept. Skipped when nothing is
  * dirty or the dirty ratio is below min.cleanable.dirty.ratio, unless force
  * (which also rewrites for expired tombstones alone). Not concurrent with
  * itself on one partition. Returns 0 or -errno (st may be NULL). */

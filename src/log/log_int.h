@@ -156,6 +156,12 @@ struct log_segment {
 	int64_t bytes_since_index;
 	bool sealed;                /* rolled: no longer appended to */
 	bool synced;                /* sealed and fsynced (log and indexes) */
+	/* Aborted transactions whose marker is here (txn_index.c), in marker
+	 * order. Changed under append_mu + mu; read under either. */
+	struct log_aborted_txn *aborted;
+	size_t naborted, aborted_cap;
+	struct file_ref *txn_file;  /* .txnindex open for writing, or NULL (append_mu) */
+	bool txn_dirty;             /* .txnindex written since the last sync (append_mu) */
 };
 
 /* dir/<20-digit base>.<ext> */
@@ -187,6 +193,16 @@ int log_segment_write_indexes(struct log_segment *seg);
 void log_segment_load_indexes(struct log_segment *seg, const char *dir);
 /* A position at or before the batch containing offset (index lookup). */
 int64_t log_segment_lookup(struct log_segment *seg, const char *dir, int64_t offset);
+
+/* txn_index.c: loads every segment's .txnindex after recovery, dropping
+ * entries past the end offset or outside their segment (open only). */
+void log_txn_index_load(struct log_partition *part);
+/* The .txnindex files written since the last sync, referenced (append_mu
+ * held); clears their dirty flags. NULL when none. */
+struct file_ref **log_txn_index_dirty(struct log_partition *part, int *n);
+/* Moves src's aborted transactions to dst (a cleaned copy of the same
+ * segment). Both locks held. */
+void log_txn_index_move(struct log_segment *dst, struct log_segment *src);
 
 /* Buffered reader of a segment's batch headers: at most one pread per buffer. */
 struct log_scan {

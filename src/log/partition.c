@@ -199,9 +199,9 @@ static void log_partition_trim(struct log_partition *part, int64_t start)
 	pthread_mutex_unlock(&part->mu);
 	pthread_mutex_unlock(&part->append_mu);
 
-	static const char *const exts[] = {"log", "index", "timeindex"};
+	static const char *const exts[] = {"log", "index", "timeindex", "txnindex"};
 	for (int i = 0; i < n; i++) {
-		for (int k = 0; k < 3; k++) {
+		for (int k = 0; k < 4; k++) {
 			char name[64];
 			snprintf(name, sizeof(name), "%020" PRId64 ".%s", gone[i]->base_offset, exts[k]);
 			if (unlinkat(part->dir_fd, name, 0) < 0 && errno != ENOENT)
@@ -331,6 +331,7 @@ int log_partition_open(const char *dir, const struct log_config *cfg, struct log
 	}
 	log_start_offset_load(part);
 	log_cleaner_after_recovery(part);
+	log_txn_index_load(part);
 	if (repaired) {
 		/* Files were truncated or removed: make that and the recovery point
 		 * durable now, so a crash cannot resurrect what was dropped. */
@@ -770,11 +771,13 @@ int log_partition_sync_internal(struct log_partition *part, bool force_checkpoin
 		it->files[1] = seg->idx_file ? file_ref_get(seg->idx_file) : NULL;
 		it->files[2] = seg->tidx_file ? file_ref_get(seg->tidx_file) : NULL;
 	}
+	int ntxn;
+	struct file_ref **txn_files = log_txn_index_dirty(part, &ntxn);
 	bool dir_sync = part->dir_dirty;
 	part->dir_dirty = false;
 	pthread_mutex_unlock(&part->append_mu);
 
-	bool nothing = !dir_sync && !nitems &&
+	bool nothing = !dir_sync && !nitems && !ntxn &&
 		       cp.offset <= atomic_load_explicit(&part->flushed_offset, memory_order_relaxed);
 	if (!nothing) {
 		if (dir_sync && fsync(part->dir_fd) < 0)
@@ -783,6 +786,9 @@ int log_partition_sync_internal(struct log_partition *part, bool force_checkpoin
 			for (int k = 0; k < 3 && !rc; k++)
 				if (items[i].files[k] && fdatasync(items[i].files[k]->fd) < 0)
 					rc = -errno;
+		for (int i = 0; i < ntxn && !rc; i++)
+			if (fdatasync(txn_files[i]->fd) < 0)
+				rc = -errno;
 		if (!rc && fdatasync(active_log->fd) < 0)
 			rc = -errno;
 	}
@@ -805,6 +811,13 @@ int log_partition_sync_internal(struct log_partition *part, bool force_checkpoin
 			file_ref_put(seg->tidx_file);
 			seg->idx_file = seg->tidx_file = NULL;
 		}
+		for (int i = 0; i < part->nsegs - 1; i++) {
+			struct log_segment *seg = part->segs[i];
+			if (seg->synced && !seg->txn_dirty) {
+				file_ref_put(seg->txn_file);
+				seg->txn_file = NULL;
+			}
+		}
 		if (cp.offset > atomic_load_explicit(&part->flushed_offset, memory_order_relaxed))
 			atomic_store_explicit(&part->flushed_offset, cp.offset, memory_order_release);
 	}
@@ -814,6 +827,9 @@ int log_partition_sync_internal(struct log_partition *part, bool force_checkpoin
 		for (int k = 0; k < 3; k++)
 			file_ref_put(items[i].files[k]);
 	free(items);
+	for (int i = 0; i < ntxn; i++)
+		file_ref_put(txn_files[i]);
+	free(txn_files);
 	file_ref_put(active_log);
 
 	if (!rc) {

@@ -114,6 +114,7 @@ struct log_read_result {
 	struct file_ref *file; /* reference owned by the caller: file_ref_put() it; NULL if len == 0 */
 	int64_t file_pos;
 	int32_t len;
+	int64_t next_offset;   /* when len > 0: the offset after the last batch returned */
 	int64_t log_start_offset;
 	int64_t high_watermark;
 };
@@ -130,6 +131,12 @@ struct log_read_result {
 int log_partition_read(struct log_partition *part, int64_t offset, int32_t max_bytes,
 		       bool strict_max, struct log_read_result *res);
 
+/* log_partition_read() that returns only batches whose last offset is below
+ * max_offset (read_committed fetches pass the last stable offset): len 0 when
+ * the batch holding offset reaches max_offset. */
+int log_partition_read_upto(struct log_partition *part, int64_t offset, int32_t max_bytes,
+			    bool strict_max, int64_t max_offset, struct log_read_result *res);
+
 /* The first offset whose batch maxTimestamp >= ts, through the time index
  * (ListOffsets by timestamp). Sets *offset and *timestamp; *offset = -1 when
  * no such record exists. Returns 0 or -errno. */
@@ -139,6 +146,46 @@ int log_partition_offset_for_time(struct log_partition *part, int64_t ts, int64_
 /* The largest maxTimestamp in the log and its offset (ListOffsets -3,
  * MAX_TIMESTAMP); -1/-1 when empty. */
 void log_partition_max_timestamp(struct log_partition *part, int64_t *timestamp, int64_t *offset);
+
+/* ------------------------------------------------ aborted transactions
+ * Kafka's transaction index: per segment a <base>.txnindex file of 34-byte
+ * entries (version i16 0, producer id i64, first offset i64, last offset i64,
+ * last stable offset i64, big-endian), one per aborted transaction, kept in
+ * the segment holding its abort marker (the last offset), in marker order.
+ * The log stores, prunes (with the segments: retention, DeleteRecords) and
+ * recovers them (entries past the recovered end are dropped); what they mean
+ * is the layer above's business (txn/). Loaded in memory at open (aborts are
+ * rare). Made durable by the partition's syncs together with the log. */
+struct log_aborted_txn {
+	int64_t producer_id;
+	int64_t first_offset;       /* the transaction's first batch here */
+	int64_t last_offset;        /* its abort marker */
+	int64_t last_stable_offset; /* the LSO right after the abort */
+};
+
+/* Records t, whose marker must already be in the log, in the index of the
+ * segment holding t->last_offset. An entry whose last offset is not above the
+ * partition's newest entry is ignored (a replay adds each abort once). 0, or
+ * -ERANGE when last_offset is not in the log, or -errno writing the file. */
+int log_partition_add_aborted(struct log_partition *part, const struct log_aborted_txn *t);
+
+/* Drops the entries whose last offset >= offset (the layer above replays the
+ * log from there and adds them again). 0 or -errno. */
+int log_partition_truncate_aborted(struct log_partition *part, int64_t offset);
+
+/* Makes the index writes so far durable (fdatasync of the files written
+ * since the last sync) without syncing the log: for the layer above before it
+ * persists state that counts on them. 0 or -errno. */
+int log_partition_sync_aborted(struct log_partition *part);
+
+/* Calls fn (under the partition's read lock: no I/O, no locks) for each entry
+ * with last_offset >= from and first_offset < to, in marker order, starting
+ * in the segment holding from, and stops after an entry whose
+ * last_stable_offset >= to (no later abort can start below to). Returns how
+ * many were passed. */
+typedef void (*log_aborted_fn)(void *arg, const struct log_aborted_txn *t);
+int log_partition_collect_aborted(struct log_partition *part, int64_t from, int64_t to,
+				  log_aborted_fn fn, void *arg);
 
 /* ------------------------------------------------------------- observer
  * State a layer above keeps beside each partition and derives from its
@@ -158,6 +205,10 @@ struct log_partition_observer {
 	/* At close, after the final sync (deleting = false), or before the
 	 * directory is removed (deleting = true). Frees state. */
 	void (*close)(struct log_partition *part, void *state, bool deleting);
+	/* The first offset the layer above does not consider final yet (an
+	 * ongoing transaction's first batch), or INT64_MAX: compaction stops
+	 * before it. Any thread. May be NULL. */
+	int64_t (*first_unstable_offset)(struct log_partition *part, void *state);
 };
 
 /* Installs obs for partitions opened from now on (NULL: none). Not

@@ -27,6 +27,8 @@ struct log_segment_view {
 	int64_t start_pos; /* index hint: a batch start at or before the wanted batch */
 	int64_t cand_pos;  /* maybe the wanted batch itself (see log_partition_read), or -1 */
 	int64_t end_hint;  /* a batch start <= start_pos + max_bytes, or -1 */
+	int64_t end_offset; /* the segment's end offset (with size) */
+	int64_t safe_pos;  /* batches wholly before it end below the read's max offset */
 };
 
 static int scan_corrupt(struct log_partition *part, struct log_segment_view *v, int64_t pos)
@@ -49,6 +51,12 @@ static int64_t batch_last_offset(const uint8_t *h)
 int log_partition_read(struct log_partition *part, int64_t offset, int32_t max_bytes,
 		       bool strict_max, struct log_read_result *res)
 {
+	return log_partition_read_upto(part, offset, max_bytes, strict_max, INT64_MAX, res);
+}
+
+int log_partition_read_upto(struct log_partition *part, int64_t offset, int32_t max_bytes,
+			    bool strict_max, int64_t max_offset, struct log_read_result *res)
+{
 	memset(res, 0, sizeof(*res));
 	if (max_bytes < 0)
 		max_bytes = 0;
@@ -63,7 +71,7 @@ int log_partition_read(struct log_partition *part, int64_t offset, int32_t max_b
 		pthread_mutex_unlock(&part->mu);
 		return -SAMSA_ERANGE;
 	}
-	if (offset == end) {
+	if (offset == end || offset >= max_offset) {
 		pthread_mutex_unlock(&part->mu);
 		return 0;
 	}
@@ -78,8 +86,12 @@ int log_partition_read(struct log_partition *part, int64_t offset, int32_t max_b
 	v.file = file_ref_get(seg->log);
 	v.base_offset = seg->base_offset;
 	v.size = seg->size;
+	v.end_offset = seg->end_offset;
 	log_segment_load_indexes(seg, part->dir);
 	v.start_pos = log_segment_lookup(seg, part->dir, offset);
+	/* A batch start at or before the batch holding max_offset: everything
+	 * before it ends below max_offset; past it each header is checked. */
+	v.safe_pos = max_offset < seg->end_offset ? log_segment_lookup(seg, part->dir, max_offset) : v.size;
 	/* Index entries are keyed by a batch's last offset, so the floor entry
 	 * is a batch before the wanted one, and reaching the wanted one means
 	 * reading that batch's header first. The next entry is the first batch
@@ -153,17 +165,27 @@ int log_partition_read(struct log_partition *part, int64_t offset, int32_t max_b
 		pos += total;
 	}
 	int64_t begin = pos;
+	const uint8_t *first = log_scan_get(&scan, begin, RECORDS_BATCH_HEADER_SIZE, &rc);
+	if (!first) {
+		rc = rc == -SAMSA_ECORRUPT ? scan_corrupt(part, &v, begin) : rc;
+		goto done;
+	}
+	if (batch_last_offset(first) >= max_offset)
+		goto done;
 	if (first_total > max_bytes) {
 		if (strict_max)
 			goto done;
 		res->len = (int32_t)first_total;
+		res->next_offset = batch_last_offset(first) + 1;
 	} else {
 		/* Whole batches up to max_bytes; jump to the index hint when it is
-		 * past the first batch (everything before it fits). */
+		 * past the first batch (everything before it fits), but not past
+		 * safe_pos. */
 		int64_t stop = begin + first_total;
-		if (v.size - begin <= max_bytes)
-			stop = v.size; /* the rest of the segment fits: whole batches */
-		else if (v.end_hint > stop && v.end_hint - begin <= max_bytes)
+		res->next_offset = batch_last_offset(first) + 1;
+		if (v.safe_pos - begin <= max_bytes && v.safe_pos > stop)
+			stop = v.safe_pos; /* up to there it all fits: whole batches */
+		else if (v.end_hint > stop && v.end_hint <= v.safe_pos && v.end_hint - begin <= max_bytes)
 			stop = v.end_hint;
 		while (stop < v.size) {
 			const uint8_t *h = log_scan_get(&scan, stop, RECORDS_BATCH_HEADER_SIZE, &rc);
@@ -176,10 +198,14 @@ int log_partition_read(struct log_partition *part, int64_t offset, int32_t max_b
 				rc = scan_corrupt(part, &v, stop);
 				goto done;
 			}
-			if (stop + total - begin > max_bytes)
+			if (stop + total - begin > max_bytes || batch_last_offset(h) >= max_offset) {
+				res->next_offset = (int64_t)log_be64(h);
 				break;
+			}
 			stop += total;
 		}
+		if (stop == v.size)
+			res->next_offset = v.end_offset;
 		res->len = (int32_t)(stop - begin);
 	}
 	res->file = v.file;

@@ -147,7 +147,7 @@ static int list_dir(struct log_partition *part, struct seg_list *logs, struct se
 			continue;
 		if (!strcmp(ext, "log"))
 			seg_list_push(logs, base);
-		else if (!strcmp(ext, "index") || !strcmp(ext, "timeindex"))
+		else if (!strcmp(ext, "index") || !strcmp(ext, "timeindex") || !strcmp(ext, "txnindex"))
 			seg_list_push(idx, base);
 	}
 	closedir(d);
@@ -160,8 +160,8 @@ static int list_dir(struct log_partition *part, struct seg_list *logs, struct se
 
 static void remove_segment_files(struct log_partition *part, int64_t base)
 {
-	static const char *const exts[] = {"log", "index", "timeindex"};
-	for (int i = 0; i < 3; i++) {
+	static const char *const exts[] = {"log", "index", "timeindex", "txnindex"};
+	for (int i = 0; i < 4; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "%020" PRId64 ".%s", base, exts[i]);
 		unlinkat(part->dir_fd, name, 0);

@@ -120,6 +120,8 @@ void log_segment_free(struct log_segment *seg)
 	file_ref_put(seg->log);
 	file_ref_put(seg->idx_file);
 	file_ref_put(seg->tidx_file);
+	file_ref_put(seg->txn_file);
+	free(seg->aborted);
 	log_index_fini(&seg->oidx);
 	log_index_fini(&seg->tidx);
 	free(seg);

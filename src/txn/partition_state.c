@@ -5,7 +5,11 @@
  *   open        load the newest snapshot whose offset is not past the log end
  *               (a crash can cut the log below a snapshot taken of bytes that
  *               were never synced: such snapshots are deleted), then replay the
- *               headers of every batch from the snapshot's offset to the end.
+ *               headers of every batch from the snapshot's offset to the end
+ *               (control batches whole: commit or abort), rebuilding the
+ *               ongoing transactions and re-adding the aborts from there to
+ *               the aborted-transactions index, which is first truncated at
+ *               the snapshot's offset (so each abort is indexed once).
  *               Without a usable snapshot the whole log is replayed, once.
  *   checkpoint  after each recovery point (at most every 10 s while data
  *               flows, after every roll, at close): expire idle producers and
@@ -19,9 +23,11 @@
  * written tmp + fsync + rename + directory fsync. The newest two are kept.
  *
  * Consistency of a snapshot: every batch with a producer id is appended while
- * holding the state's lock and recorded before it is released, so the end
- * offset read under that lock covers exactly the recorded batches. Batches
- * without a producer id do not touch the state and may race freely. */
+ * holding the state's lock and recorded (aborts indexed) before it is
+ * released, so the end offset read under that lock covers exactly the
+ * recorded batches; the index files are synced before the snapshot is
+ * written. Batches without a producer id do not touch the state and may race
+ * freely. The produce path and the transactions API are in txn_partition.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +42,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "log/partition.h"
+#include "txn/partition_int.h"
 #include "txn/producer_state.h"
 
 #define TXN_MODULE "txn"
@@ -43,15 +50,6 @@
 #define SNAPSHOT_TMP_EXT ".snapshot.tmp"
 #define REPLAY_READ_BYTES (64 << 20)
 #define REPLAY_BUF (256 << 10)
-
-/* What hangs off a log partition. snap_* are touched only by the checkpoint
- * and close hooks, which never overlap for one partition. */
-struct txn_part {
-	struct txn_pstate *ps;
-	int64_t snap_offset;     /* newest snapshot on disk, -1 if none */
-	int64_t prev_snap_offset; /* the one before it (kept), -1 if none */
-	uint64_t snap_version;   /* ps version it holds */
-};
 
 static int64_t txn_expiration_ms = 86400000;
 
@@ -213,8 +211,9 @@ struct replay_stats {
 };
 
 /* Replays the headers of every batch with base offset >= from, up to the log
- * end, into ps. */
-static int replay(struct log_partition *part, struct txn_pstate *ps, int64_t from, int64_t now_ms,
+ * end, into tp (control batches are read whole: their marker says commit or
+ * abort). */
+static int replay(struct log_partition *part, struct txn_part *tp, int64_t from, int64_t now_ms,
 		  struct replay_stats *st, char errmsg[ERRMSG_SIZE])
 {
 	const char *dir = log_partition_dir(part);
@@ -266,7 +265,34 @@ static int replay(struct log_partition *part, struct txn_pstate *ps, int64_t fro
 			if (hdr.base_offset >= from && hdr.producer_id >= 0) {
 				struct txn_batch b;
 				txn_batch_from_header(&hdr, &b);
-				txn_pstate_update(ps, &b, hdr.base_offset, now_ms);
+				bool commit = false;
+				if (b.control) {
+					if (pos + total > buf_pos + buf_len && total <= REPLAY_BUF) {
+						ssize_t r = pread(fd, buf, (size_t)total, (off_t)pos);
+						if (r != total) {
+							rc = r < 0 ? -errno : -SAMSA_ECORRUPT;
+							err_printf(errmsg, "producer state: reading %s at offset %"
+								   PRId64 ": %s", dir, hdr.base_offset,
+								   r < 0 ? strerror(errno) : "short batch");
+							break;
+						}
+						buf_pos = pos;
+						buf_len = r;
+					}
+					if (pos + total > buf_pos + buf_len ||
+					    !txn_marker_parse(buf + (pos - buf_pos), (size_t)total, &commit,
+							      &b.coordinator_epoch))
+						log_warn(TXN_MODULE, "%s: control batch at offset %" PRId64 " is not "
+							 "a transaction marker; taken as a commit", dir,
+							 hdr.base_offset);
+				}
+				rc = txn_part_record(part, tp, &b, commit, hdr.base_offset, now_ms);
+				if (rc) {
+					err_printf(errmsg, "producer state: %s: writing the transaction index "
+						   "at offset %" PRId64 ": %s", dir, hdr.base_offset,
+						   strerror(-rc));
+					break;
+				}
 				st->batches++;
 			}
 			next = hdr.base_offset + hdr.last_offset_delta + 1;
@@ -298,6 +324,7 @@ static int txn_part_open(struct log_partition *part, void **state, char errmsg[E
 	struct txn_part *tp = xcalloc(1, sizeof(*tp));
 	tp->ps = txn_pstate_new();
 	tp->snap_offset = tp->prev_snap_offset = -1;
+	atomic_init(&tp->unstable, INT64_MAX);
 
 	int64_t end = log_partition_end_offset(part);
 	int64_t start = log_partition_start_offset(part);
@@ -347,8 +374,17 @@ static int txn_part_open(struct log_partition *part, void **state, char errmsg[E
 	int64_t from = tp->snap_offset >= 0 ? tp->snap_offset : start;
 	if (from < start)
 		from = start;
+	txn_part_ongoing_rebuild(tp);
+	/* The replay indexes the aborts it meets: drop what the index holds
+	 * from there on (written before a crash, or not), so each is there once. */
+	rc = log_partition_truncate_aborted(part, from);
+	if (rc) {
+		err_printf(errmsg, "producer state: %s: truncating the transaction index: %s", dir,
+			   strerror(-rc));
+		goto fail;
+	}
 	struct replay_stats st = {0};
-	rc = replay(part, tp->ps, from, now, &st, errmsg);
+	rc = replay(part, tp, from, now, &st, errmsg);
 	if (rc)
 		goto fail;
 	tp->snap_version = tp->snap_offset == end ? txn_pstate_version(tp->ps) : UINT64_MAX;
@@ -368,6 +404,7 @@ static int txn_part_open(struct log_partition *part, void **state, char errmsg[E
 	return 0;
 fail:
 	txn_pstate_free(tp->ps);
+	free(tp->ongoing);
 	free(tp);
 	return rc;
 }
@@ -389,7 +426,11 @@ static void txn_part_snapshot(struct log_partition *part, struct txn_part *tp)
 	uint8_t *data = txn_pstate_encode(tp->ps, end, &len);
 	txn_pstate_unlock(tp->ps);
 
-	int rc = snapshot_write(dir, end, data, len);
+	/* The snapshot counts on the aborts below its offset being indexed
+	 * (a replay from it will not add them again). */
+	int rc = log_partition_sync_aborted(part);
+	if (!rc)
+		rc = snapshot_write(dir, end, data, len);
 	free(data);
 	if (rc) {
 		log_warn(TXN_MODULE, "%s: writing producer snapshot at offset %" PRId64 ": %s", dir, end,
@@ -419,13 +460,22 @@ static void txn_part_close(struct log_partition *part, void *state, bool deletin
 	if (!deleting)
 		txn_part_snapshot(part, tp);
 	txn_pstate_free(tp->ps);
+	free(tp->ongoing);
 	free(tp);
+}
+
+static int64_t txn_part_first_unstable(struct log_partition *part, void *state)
+{
+	(void)part;
+	struct txn_part *tp = state;
+	return tp ? atomic_load(&tp->unstable) : INT64_MAX;
 }
 
 static const struct log_partition_observer txn_observer = {
 	.open = txn_part_open,
 	.checkpoint = txn_part_checkpoint,
 	.close = txn_part_close,
+	.first_unstable_offset = txn_part_first_unstable,
 };
 
 void txn_partition_state_install(int64_t expiration_ms)
@@ -440,77 +490,13 @@ void txn_partition_state_uninstall(void)
 	log_partition_observer_set(NULL);
 }
 
+struct txn_part *txn_part_of(struct log_partition *part)
+{
+	return log_partition_observer_state(part);
+}
+
 struct txn_pstate *txn_pstate_of(struct log_partition *part)
 {
 	struct txn_part *tp = log_partition_observer_state(part);
 	return tp ? tp->ps : NULL;
-}
-
-/* ------------------------------------------------------------- produce */
-
-int txn_partition_append(struct log_partition *part, uint8_t *batches, size_t len,
-			 int32_t record_count, int64_t now_ms, struct log_append_result *res,
-			 enum txn_verdict *verdict, char why[ERRMSG_SIZE])
-{
-	*verdict = TXN_OK;
-	/* Any batch with a producer id? (records_validate checked the framing.) */
-	bool idempotent = false;
-	int nbatches = 0;
-	for (size_t p = 0; p + RECORDS_BATCH_HEADER_SIZE <= len;) {
-		struct records_batch_header hdr;
-		records_header_parse(batches + p, &hdr);
-		if (hdr.producer_id >= 0)
-			idempotent = true;
-		nbatches++;
-		int64_t total = (int64_t)hdr.batch_length + RECORDS_LOG_OVERHEAD;
-		if (total < RECORDS_BATCH_HEADER_SIZE)
-			break;
-		p += (size_t)total;
-	}
-	struct txn_pstate *ps = idempotent ? txn_pstate_of(part) : NULL;
-	if (!ps)
-		return log_partition_append(part, batches, len, record_count, now_ms, res);
-	if (nbatches != 1) {
-		*verdict = TXN_INVALID;
-		err_printf(why, "A produce request from a producer with a producer id must carry exactly "
-			   "one record batch per partition (got %d)", nbatches);
-		return 0;
-	}
-	struct records_batch_header hdr;
-	records_header_parse(batches, &hdr);
-	struct txn_batch b;
-	txn_batch_from_header(&hdr, &b);
-
-	txn_pstate_lock(ps);
-	struct txn_batch_meta dup;
-	*verdict = txn_pstate_check(ps, &b, &dup, why);
-	if (*verdict == TXN_OK && b.transactional) {
-		/* Transactions come with the coordinator: until it exists no
-		 * partition is ever part of a transaction (KIP-890's check). */
-		*verdict = TXN_NO_TXN;
-		err_printf(why, "Transactional batch from producer %" PRId64 " but the partition was not "
-			   "added to a transaction (transactions are not supported yet)", b.producer_id);
-	}
-	int rc = 0;
-	if (*verdict == TXN_DUPLICATE) {
-		if (res) {
-			res->base_offset = dup.first_offset;
-			res->last_offset = dup.first_offset + dup.offset_delta;
-			res->log_append_time = dup.append_time;
-			res->log_start_offset = log_partition_start_offset(part);
-		}
-	} else if (*verdict == TXN_OK) {
-		struct log_append_result local;
-		if (!res)
-			res = &local;
-		rc = log_partition_append(part, batches, len, record_count, now_ms, res);
-		if (!rc) {
-			/* The stored header: LogAppendTime may have been stamped. */
-			records_header_parse(batches, &hdr);
-			txn_batch_from_header(&hdr, &b);
-			txn_pstate_update(ps, &b, res->base_offset, now_ms);
-		}
-	}
-	txn_pstate_unlock(ps);
-	return rc;
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "base/xalloc.h"
+#include "txn/partition_int.h"
 
 #define PSTATE_MAGIC "SMSAPSN1"
 #define PSTATE_MAGIC_LEN 8
@@ -48,6 +49,7 @@ void txn_batch_from_header(const struct records_batch_header *hdr, struct txn_ba
 	b->offset_delta = hdr->last_offset_delta;
 	b->transactional = (hdr->attributes & RECORDS_ATTR_TRANSACTIONAL) != 0;
 	b->control = (hdr->attributes & RECORDS_ATTR_CONTROL) != 0;
+	b->coordinator_epoch = -1;
 	b->append_time = (hdr->attributes & RECORDS_ATTR_TIMESTAMP_TYPE) ? hdr->max_timestamp : -1;
 }
 
@@ -192,6 +194,7 @@ static struct txn_producer *slot_get_or_add(struct txn_pstate *ps, int64_t pid, 
 	p->epoch = -1;
 	p->coordinator_epoch = -1;
 	p->txn_first_offset = -1;
+	p->begun_epoch = -1;
 	*added = true;
 	return p;
 }
@@ -271,6 +274,70 @@ enum txn_verdict txn_pstate_check(const struct txn_pstate *ps, const struct txn_
 	return TXN_OK;
 }
 
+void txn_pstate_begin(struct txn_pstate *ps, int64_t producer_id, int16_t epoch, int64_t now_ms)
+{
+	if (producer_id < 0 || epoch < 0)
+		return;
+	bool added;
+	struct txn_producer *p = slot_get_or_add(ps, producer_id, &added);
+	p->begun_epoch = epoch;
+	if (added) {
+		p->last_update_ms = now_ms;
+		ps->version++;
+	}
+}
+
+enum txn_verdict txn_pstate_check_txn(const struct txn_pstate *ps, const struct txn_batch *b,
+				      char why[ERRMSG_SIZE])
+{
+	const struct txn_producer *p = txn_pstate_find(ps, b->producer_id);
+	bool ongoing = p && p->txn_first_offset >= 0;
+	if (!b->transactional) {
+		if (!ongoing)
+			return TXN_OK;
+		err_printf(why, "Expected transactional write from producer %" PRId64 " at offset %"
+			   PRId64, b->producer_id, p->txn_first_offset);
+		return TXN_NO_TXN;
+	}
+	if (ongoing && b->epoch == p->epoch)
+		return TXN_OK;
+	if (p && p->begun_epoch >= 0) {
+		if (b->epoch == p->begun_epoch)
+			return TXN_OK;
+		if (b->epoch < p->begun_epoch) {
+			err_printf(why, "Epoch of producer %" PRId64 " is %d, which is smaller than the "
+				   "epoch %d of its ongoing transaction", b->producer_id, (int)b->epoch,
+				   (int)p->begun_epoch);
+			return TXN_INVALID_EPOCH;
+		}
+	}
+	err_printf(why, "Transactional batch from producer %" PRId64 " with epoch %d but the partition "
+		   "was not added to a transaction of that producer and epoch", b->producer_id,
+		   (int)b->epoch);
+	return TXN_NO_TXN;
+}
+
+int txn_pstate_check_marker(const struct txn_pstate *ps, int64_t producer_id, int16_t epoch,
+			    int32_t coordinator_epoch, char why[ERRMSG_SIZE])
+{
+	const struct txn_producer *p = txn_pstate_find(ps, producer_id);
+	if (!p)
+		return 0;
+	if (epoch < p->epoch || epoch < p->begun_epoch) {
+		err_printf(why, "Epoch of producer %" PRId64 " is %d, which is smaller than the last seen "
+			   "epoch %d", producer_id, (int)epoch,
+			   (int)(p->epoch > p->begun_epoch ? p->epoch : p->begun_epoch));
+		return -ESTALE;
+	}
+	if (coordinator_epoch < p->coordinator_epoch) {
+		err_printf(why, "End transaction marker for producer %" PRId64 " has coordinator epoch %d, "
+			   "which is smaller than the last seen %d", producer_id, (int)coordinator_epoch,
+			   (int)p->coordinator_epoch);
+		return -ESTALE;
+	}
+	return 0;
+}
+
 void txn_pstate_update(struct txn_pstate *ps, const struct txn_batch *b, int64_t first_offset,
 		       int64_t now_ms)
 {
@@ -285,6 +352,9 @@ void txn_pstate_update(struct txn_pstate *ps, const struct txn_batch *b, int64_t
 	if (b->control) {
 		/* A commit or abort marker ends the ongoing transaction. */
 		p->txn_first_offset = -1;
+		p->begun_epoch = -1;
+		if (b->coordinator_epoch >= 0)
+			p->coordinator_epoch = b->coordinator_epoch;
 	} else {
 		if (b->first_seq >= 0) {
 			if (p->nbatches == TXN_MAX_BATCHES) {
@@ -311,7 +381,7 @@ size_t txn_pstate_expire(struct txn_pstate *ps, int64_t now_ms, int64_t expirati
 	size_t removed = 0;
 	for (size_t i = 0; i < ps->cap;) {
 		struct txn_producer *p = &ps->slots[i];
-		if (p->producer_id >= 0 && p->txn_first_offset < 0 &&
+		if (p->producer_id >= 0 && p->txn_first_offset < 0 && p->begun_epoch < 0 &&
 		    now_ms - p->last_update_ms >= expiration_ms) {
 			slot_remove(ps, i);
 			removed++;
@@ -324,16 +394,24 @@ size_t txn_pstate_expire(struct txn_pstate *ps, int64_t now_ms, int64_t expirati
 	return removed;
 }
 
+void txn_pstate_foreach(const struct txn_pstate *ps,
+			void (*fn)(void *arg, const struct txn_producer *p), void *arg)
+{
+	for (size_t i = 0; i < ps->cap; i++)
+		if (ps->slots[i].producer_id >= 0)
+			fn(arg, &ps->slots[i]);
+}
+
 /* --------------------------------------------------------------- snapshot */
 
-static uint8_t *put_be(uint8_t *p, uint64_t v, int bytes)
+uint8_t *txn_put_be(uint8_t *p, uint64_t v, int bytes)
 {
 	for (int i = bytes - 1; i >= 0; i--)
 		*p++ = (uint8_t)(v >> (8 * i));
 	return p;
 }
 
-static uint64_t get_be(const uint8_t *p, int bytes)
+uint64_t txn_get_be(const uint8_t *p, int bytes)
 {
 	uint64_t v = 0;
 	for (int i = 0; i < bytes; i++)
@@ -351,28 +429,28 @@ uint8_t *txn_pstate_encode(const struct txn_pstate *ps, int64_t offset, size_t *
 	uint8_t *w = buf;
 	memcpy(w, PSTATE_MAGIC, PSTATE_MAGIC_LEN);
 	w += PSTATE_MAGIC_LEN;
-	w = put_be(w, ps->count, 4);
-	w = put_be(w, (uint64_t)offset, 8);
+	w = txn_put_be(w, ps->count, 4);
+	w = txn_put_be(w, (uint64_t)offset, 8);
 	for (size_t i = 0; i < ps->cap; i++) {
 		const struct txn_producer *p = &ps->slots[i];
 		if (p->producer_id < 0)
 			continue;
-		w = put_be(w, (uint64_t)p->producer_id, 8);
-		w = put_be(w, (uint16_t)p->epoch, 2);
-		w = put_be(w, (uint32_t)p->coordinator_epoch, 4);
-		w = put_be(w, (uint64_t)p->txn_first_offset, 8);
-		w = put_be(w, (uint64_t)p->last_update_ms, 8);
+		w = txn_put_be(w, (uint64_t)p->producer_id, 8);
+		w = txn_put_be(w, (uint16_t)p->epoch, 2);
+		w = txn_put_be(w, (uint32_t)p->coordinator_epoch, 4);
+		w = txn_put_be(w, (uint64_t)p->txn_first_offset, 8);
+		w = txn_put_be(w, (uint64_t)p->last_update_ms, 8);
 		*w++ = (uint8_t)p->nbatches;
 		for (int k = 0; k < p->nbatches; k++) {
 			const struct txn_batch_meta *m = &p->batches[k];
-			w = put_be(w, (uint32_t)m->first_seq, 4);
-			w = put_be(w, (uint32_t)m->last_seq, 4);
-			w = put_be(w, (uint64_t)m->first_offset, 8);
-			w = put_be(w, (uint32_t)m->offset_delta, 4);
-			w = put_be(w, (uint64_t)m->append_time, 8);
+			w = txn_put_be(w, (uint32_t)m->first_seq, 4);
+			w = txn_put_be(w, (uint32_t)m->last_seq, 4);
+			w = txn_put_be(w, (uint64_t)m->first_offset, 8);
+			w = txn_put_be(w, (uint32_t)m->offset_delta, 4);
+			w = txn_put_be(w, (uint64_t)m->append_time, 8);
 		}
 	}
-	w = put_be(w, crc32c(0, buf, (size_t)(w - buf)), 4);
+	w = txn_put_be(w, crc32c(0, buf, (size_t)(w - buf)), 4);
 	*len = (size_t)(w - buf);
 	return buf;
 }
@@ -393,13 +471,13 @@ int txn_pstate_decode(struct txn_pstate *ps, const uint8_t *data, size_t len, in
 		err_printf(errmsg, "not a producer state snapshot (%zu bytes, bad magic or too short)", len);
 		return -SAMSA_ECORRUPT;
 	}
-	uint32_t crc = (uint32_t)get_be(data + len - 4, 4);
+	uint32_t crc = (uint32_t)txn_get_be(data + len - 4, 4);
 	if (crc32c(0, data, len - 4) != crc) {
 		err_printf(errmsg, "producer state snapshot CRC mismatch");
 		return -SAMSA_ECORRUPT;
 	}
-	uint32_t count = (uint32_t)get_be(data + PSTATE_MAGIC_LEN, 4);
-	int64_t off = (int64_t)get_be(data + PSTATE_MAGIC_LEN + 4, 8);
+	uint32_t count = (uint32_t)txn_get_be(data + PSTATE_MAGIC_LEN, 4);
+	int64_t off = (int64_t)txn_get_be(data + PSTATE_MAGIC_LEN + 4, 8);
 	size_t body = len - 4;
 	if (off < 0 || count > body / PSTATE_PRODUCER_BYTES) {
 		err_printf(errmsg, "producer state snapshot header out of range (offset %" PRId64
@@ -410,7 +488,7 @@ int txn_pstate_decode(struct txn_pstate *ps, const uint8_t *data, size_t len, in
 	for (uint32_t i = 0; i < count; i++) {
 		if ((size_t)(r - data) + PSTATE_PRODUCER_BYTES > body)
 			goto short_blob;
-		int64_t pid = (int64_t)get_be(r, 8);
+		int64_t pid = (int64_t)txn_get_be(r, 8);
 		int nb = r[PSTATE_PRODUCER_BYTES - 1];
 		if (pid < 0 || nb > TXN_MAX_BATCHES || txn_pstate_find(ps, pid)) {
 			err_printf(errmsg, "producer state snapshot: bad entry %u (producer %" PRId64
@@ -422,19 +500,19 @@ int txn_pstate_decode(struct txn_pstate *ps, const uint8_t *data, size_t len, in
 			goto short_blob;
 		bool added;
 		struct txn_producer *p = slot_get_or_add(ps, pid, &added);
-		p->epoch = (int16_t)get_be(r + 8, 2);
-		p->coordinator_epoch = (int32_t)get_be(r + 10, 4);
-		p->txn_first_offset = (int64_t)get_be(r + 14, 8);
-		p->last_update_ms = (int64_t)get_be(r + 22, 8);
+		p->epoch = (int16_t)txn_get_be(r + 8, 2);
+		p->coordinator_epoch = (int32_t)txn_get_be(r + 10, 4);
+		p->txn_first_offset = (int64_t)txn_get_be(r + 14, 8);
+		p->last_update_ms = (int64_t)txn_get_be(r + 22, 8);
 		p->nbatches = nb;
 		r += PSTATE_PRODUCER_BYTES;
 		for (int k = 0; k < nb; k++) {
 			struct txn_batch_meta *m = &p->batches[k];
-			m->first_seq = (int32_t)get_be(r, 4);
-			m->last_seq = (int32_t)get_be(r + 4, 4);
-			m->first_offset = (int64_t)get_be(r + 8, 8);
-			m->offset_delta = (int32_t)get_be(r + 16, 4);
-			m->append_time = (int64_t)get_be(r + 20, 8);
+			m->first_seq = (int32_t)txn_get_be(r, 4);
+			m->last_seq = (int32_t)txn_get_be(r + 4, 4);
+			m->first_offset = (int64_t)txn_get_be(r + 8, 8);
+			m->offset_delta = (int32_t)txn_get_be(r + 16, 4);
+			m->append_time = (int64_t)txn_get_be(r + 20, 8);
 			r += PSTATE_BATCH_BYTES;
 		}
 	}

@@ -20,9 +20,10 @@
  *
  * Transactions hook in here: each producer also carries the first offset of
  * its ongoing transaction (set by its first transactional batch, cleared by a
- * commit/abort marker) and the coordinator epoch of the last marker, which is
+ * commit/abort marker), the coordinator epoch of the last marker, which is
  * what the last stable offset and the aborted-transactions index are built
- * from. Everything in this file is pure state: no I/O, no clock (times are
+ * from, and the epoch the coordinator began a transaction in here (KIP-890
+ * verification, txn_pstate_begin / txn_pstate_check_txn). Everything in this file is pure state: no I/O, no clock (times are
  * passed in), so tests step it directly. Persistence (snapshots, replay from
  * the log) and the produce path's locked check+append live in
  * txn/partition_state.c. */
@@ -58,6 +59,7 @@ struct txn_producer {
 	int32_t coordinator_epoch; /* of the last transaction marker, -1 if none */
 	int64_t txn_first_offset;  /* first offset of the ongoing transaction, -1 if none */
 	int64_t last_update_ms;    /* broker wall clock of the last batch (expiry) */
+	int16_t begun_epoch;       /* epoch the coordinator began a transaction in, -1 (not persisted) */
 	int nbatches;              /* valid entries in batches[], oldest first */
 	struct txn_batch_meta batches[TXN_MAX_BATCHES];
 };
@@ -70,6 +72,7 @@ struct txn_batch {
 	int32_t offset_delta;   /* lastOffsetDelta */
 	bool transactional;
 	bool control;           /* a commit/abort marker */
+	int32_t coordinator_epoch; /* a marker's, from its value; -1 otherwise */
 	int64_t append_time;    /* -1 unless the stored batch has LogAppendTime */
 };
 
@@ -108,20 +111,46 @@ size_t txn_pstate_count(const struct txn_pstate *ps);
 /* Checks a client's batch (producer_id >= 0) against the state, without
  * changing it. On TXN_DUPLICATE *dup is the original batch; on an error why
  * says what is wrong in Kafka's words. Transactional batches are checked
- * like any other (the caller decides whether a transaction is open). */
+ * like any other here; txn_pstate_check_txn decides whether a transaction
+ * is open. */
 enum txn_verdict txn_pstate_check(const struct txn_pstate *ps, const struct txn_batch *b,
 				  struct txn_batch_meta *dup, char why[ERRMSG_SIZE]);
+
+/* The coordinator declared (KIP-890 verification) that producer_id has an
+ * ongoing transaction in epoch that includes this partition. In memory only;
+ * cleared by the transaction's marker. */
+void txn_pstate_begin(struct txn_pstate *ps, int64_t producer_id, int16_t epoch, int64_t now_ms);
+
+/* The transaction rules for a data batch that passed the other checks
+ * (Kafka's ProducerAppendInfo + KIP-890): a transactional batch needs a
+ * transaction with data here in its epoch, or a begin in its epoch (an older
+ * epoch than the begun one: TXN_INVALID_EPOCH, else TXN_NO_TXN); a
+ * non-transactional batch while the producer's transaction is ongoing is
+ * TXN_NO_TXN. */
+enum txn_verdict txn_pstate_check_txn(const struct txn_pstate *ps, const struct txn_batch *b,
+				      char why[ERRMSG_SIZE]);
+
+/* Checks an end-transaction marker before it is written: an epoch older than
+ * the producer's (or the begun one), or a coordinator epoch older than its
+ * last marker's, is fenced: -ESTALE with why. 0 when it may be written. */
+int txn_pstate_check_marker(const struct txn_pstate *ps, int64_t producer_id, int16_t epoch,
+			    int32_t coordinator_epoch, char why[ERRMSG_SIZE]);
 
 /* Records a batch stored at first_offset: a checked client batch after its
  * append, or any batch replayed from the log (no checks: the log is the
  * truth). A new epoch drops the cached batches; a control batch ends the
- * ongoing transaction. now_ms is the broker's wall clock. */
+ * ongoing transaction (and the begun state) and keeps its coordinator epoch.
+ * now_ms is the broker's wall clock. */
 void txn_pstate_update(struct txn_pstate *ps, const struct txn_batch *b, int64_t first_offset,
 		       int64_t now_ms);
 
 /* Forgets producers with no batch for expiration_ms (producer.id.expiration.ms)
- * and no ongoing transaction. Returns how many went. */
+ * and no ongoing or begun transaction. Returns how many went. */
 size_t txn_pstate_expire(struct txn_pstate *ps, int64_t now_ms, int64_t expiration_ms);
+
+/* Calls fn for every producer entry (any order). */
+void txn_pstate_foreach(const struct txn_pstate *ps,
+			void (*fn)(void *arg, const struct txn_producer *p), void *arg);
 
 /* Bumped by every change; snapshots compare it to skip unchanged state. */
 uint64_t txn_pstate_version(const struct txn_pstate *ps);

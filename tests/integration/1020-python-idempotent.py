@@ -8,8 +8,8 @@ InitProducerId and Produce for producer ids, epochs and sequences on the wire.
    without a gap (parsed from the segment files).
 2. Raw InitProducerId: v1 and v4 (flexible) give fresh producer ids, epoch 0; a v4
    request carrying an existing id and epoch (KIP-360) also gets a fresh id (Kafka's
-   behaviour without a transactional id); id without epoch -> INVALID_REQUEST; a
-   transactional id (empty or not) -> INVALID_REQUEST until transactions exist.
+   behaviour without a transactional id); id without epoch -> INVALID_REQUEST; an
+   empty transactional id -> INVALID_REQUEST, a non-empty one gets a producer id.
 3. Raw Produce with a producer id (Kafka's rules): in-sequence batches are appended; a
    retry of one of the last five batches is answered NONE with its original base offset
    and not appended; a gap or a batch older than the five -> OUT_OF_ORDER_SEQUENCE_NUMBER;
@@ -167,10 +167,12 @@ def test(t):
               (err, p3, e3))
         err, _, _ = w.init_pid_v4(pid=p2, epoch=-1)
         check(err == INVALID_REQUEST, "InitProducerId v4 with an id but no epoch: INVALID_REQUEST", err)
-        for txn in ("orders-tx", ""):
-            err, pid, _ = w.init_pid_v1(txn)
-            check(err == INVALID_REQUEST and pid == -1,
-                  "InitProducerId with transactional id %r: INVALID_REQUEST (no transactions yet)" % txn, err)
+        err, pid, _ = w.init_pid_v1("")
+        check(err == INVALID_REQUEST and pid == -1, "InitProducerId with an empty transactional id: INVALID_REQUEST",
+              err)
+        err, pid, epoch = w.init_pid_v1("orders-tx")
+        check(err == NONE and pid > p3 and epoch == 0,
+              "InitProducerId with transactional id 'orders-tx': a new producer id %d, epoch 0" % pid, (err, epoch))
 
         topic = "idem-wire"
         kclient.create_topic(b.bootstrap, topic, 1)

@@ -141,7 +141,7 @@ static int64_t fetch(struct fixture *fx, const char *group, int32_t partition, c
 {
 	struct arena *arena = arena_new(1024);
 	struct group_offset o = {.topic = "t", .partition = partition};
-	assert_int_equal(group_fetch_offsets(fx->coord, group, 1, &o, arena), KERR_NONE);
+	assert_int_equal(group_fetch_offsets(fx->coord, group, false, 1, &o, arena), KERR_NONE);
 	if (metadata) {
 		static char copy[128];
 		snprintf(copy, sizeof(copy), "%s", o.metadata);
@@ -216,7 +216,7 @@ static void test_commit_fetch_and_replay(void **state)
 	struct arena *arena = arena_new(1024);
 	struct group_offset *all;
 	int32_t n;
-	assert_int_equal(group_fetch_all_offsets(fx->coord, "g", arena, &all, &n), KERR_NONE);
+	assert_int_equal(group_fetch_all_offsets(fx->coord, "g", false, arena, &all, &n), KERR_NONE);
 	assert_int_equal(n, 2);
 	assert_int_equal(all[0].partition, 0);
 	assert_int_equal(all[0].leader_epoch, 3);

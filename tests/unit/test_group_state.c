@@ -452,6 +452,7 @@ static void test_static_member_rejoin_keeps_generation(void **state)
 	assert_int_equal(grp_heartbeat(f->grp, "inst-a-1", "inst-a", 1, &f->now, &f->fx), KERR_FENCED_INSTANCE_ID);
 	assert_int_equal(grp_heartbeat(f->grp, "inst-a-2", "inst-a", 1, &f->now, &f->fx), KERR_NONE);
 	assert_int_equal(grp_commit_check(f->grp, "inst-a-1", "inst-a", 1, &f->now), KERR_FENCED_INSTANCE_ID);
+	assert_int_equal(grp_txn_commit_check(f->grp, "inst-a-1", "inst-a", 1), KERR_FENCED_INSTANCE_ID);
 	tw_fini(&j1);
 	tw_fini(&s1);
 	tw_fini(&j2);
@@ -589,6 +590,11 @@ static void test_commit_checks(void **state)
 	assert_int_equal(grp_commit_check(f->grp, "A", NULL, 0, &f->now), KERR_ILLEGAL_GENERATION);
 	assert_int_equal(grp_commit_check(f->grp, "Z", NULL, 1, &f->now), KERR_UNKNOWN_MEMBER_ID);
 	assert_int_equal(grp_commit_check(f->grp, "", NULL, -1, &f->now), KERR_UNKNOWN_MEMBER_ID);
+	/* TxnOffsetCommit v0-2 name no member: allowed in any state */
+	assert_int_equal(grp_txn_commit_check(f->grp, "", NULL, -1), KERR_NONE);
+	assert_int_equal(grp_txn_commit_check(f->grp, "A", NULL, 1), KERR_NONE);
+	assert_int_equal(grp_txn_commit_check(f->grp, "A", NULL, 0), KERR_ILLEGAL_GENERATION);
+	assert_int_equal(grp_txn_commit_check(f->grp, "Z", NULL, 1), KERR_UNKNOWN_MEMBER_ID);
 	struct tw jc;
 	tw_init(&jc);
 	join(f, &jc, "", "C");
@@ -602,6 +608,9 @@ static void test_commit_checks(void **state)
 	assert_int_equal(grp_state(f->grp), GRP_COMPLETING_REBALANCE);
 	assert_int_equal(grp_commit_check(f->grp, "A", NULL, 2, &f->now), KERR_REBALANCE_IN_PROGRESS);
 	assert_int_equal(grp_commit_check(f->grp, "A", NULL, 1, &f->now), KERR_ILLEGAL_GENERATION);
+	/* a transactional commit does not wait for the rebalance to complete */
+	assert_int_equal(grp_txn_commit_check(f->grp, "A", NULL, 2), KERR_NONE);
+	assert_int_equal(grp_txn_commit_check(f->grp, "A", NULL, 1), KERR_ILLEGAL_GENERATION);
 	tw_fini(&jc);
 	tw_fini(&ja);
 	tw_fini(&jb);

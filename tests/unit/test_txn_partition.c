@@ -150,7 +150,7 @@ static void test_append_and_duplicates(void **state)
 	assert_int_equal(txn_partition_append(part, b.data, b.len, 2, clock_wall_ms(), &res, &v, why), 0);
 	assert_int_equal(v, TXN_INVALID);
 	tb_free(&b);
-	/* A transactional batch: no transaction can be open yet. */
+	/* A transactional batch the coordinator did not begin (test_txn_markers.c). */
 	idem_batch(&b, 3, 0, 0, 1, RECORDS_ATTR_TRANSACTIONAL);
 	assert_int_equal(txn_partition_append(part, b.data, b.len, 1, clock_wall_ms(), &res, &v, why), 0);
 	assert_int_equal(v, TXN_NO_TXN);

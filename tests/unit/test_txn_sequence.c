@@ -1,6 +1,7 @@
 /* The producer state machine (txn/producer_state.h), stepped directly: Kafka's
  * sequence and epoch rules, the 5-batch duplicate window, sequence
- * wrap-around, transactions' first offset, expiry, the hash table under many
+ * wrap-around, transactions' first offset, KIP-890's begin and marker
+ * fencing, expiry, the hash table under many
  * producers, and the snapshot encoding (round trip, every corruption
  * detected). */
 #include <setjmp.h>
@@ -183,6 +184,49 @@ static void test_transaction_first_offset(void **state)
 	txn_pstate_free(ps);
 }
 
+/* KIP-890 verification and marker fencing, on the pure state. */
+static void test_begin_and_marker_rules(void **state)
+{
+	(void)state;
+	struct txn_pstate *ps = txn_pstate_new();
+	char why[ERRMSG_SIZE];
+	struct txn_batch b = batch(4, 2, 0, 1);
+	b.transactional = true;
+	assert_int_equal(txn_pstate_check_txn(ps, &b, why), TXN_NO_TXN);
+	txn_pstate_begin(ps, 4, 2, NOW);
+	assert_int_equal(txn_pstate_find(ps, 4)->epoch, -1); /* begun, nothing written */
+	assert_int_equal(txn_pstate_check_txn(ps, &b, why), TXN_OK);
+	b.epoch = 1;
+	assert_int_equal(txn_pstate_check_txn(ps, &b, why), TXN_INVALID_EPOCH);
+	b.epoch = 3;
+	assert_int_equal(txn_pstate_check_txn(ps, &b, why), TXN_NO_TXN);
+	b.epoch = 2;
+	txn_pstate_update(ps, &b, 10, NOW);
+	/* Ongoing: non-transactional writes are refused, begun producers never expire. */
+	struct txn_batch plain = batch(4, 2, 1, 1);
+	assert_int_equal(txn_pstate_check_txn(ps, &plain, why), TXN_NO_TXN);
+	txn_pstate_begin(ps, 5, 0, NOW);
+	assert_int_equal(txn_pstate_expire(ps, NOW + 1000000, 1000), 0);
+	/* Markers: an older epoch or coordinator epoch is fenced. */
+	assert_int_equal(txn_pstate_check_marker(ps, 4, 1, 0, why), -ESTALE);
+	assert_int_equal(txn_pstate_check_marker(ps, 4, 2, 0, why), 0);
+	assert_int_equal(txn_pstate_check_marker(ps, 99, 0, 0, why), 0);
+	struct txn_batch m = batch(4, 3, -1, 1);
+	m.control = true;
+	m.coordinator_epoch = 7;
+	txn_pstate_update(ps, &m, 11, NOW);
+	const struct txn_producer *p = txn_pstate_find(ps, 4);
+	assert_int_equal(p->epoch, 3);
+	assert_int_equal(p->coordinator_epoch, 7);
+	assert_int_equal(p->txn_first_offset, -1);
+	assert_int_equal(p->begun_epoch, -1);
+	assert_int_equal(p->nbatches, 0); /* a new epoch restarts sequences */
+	assert_int_equal(txn_pstate_check_marker(ps, 4, 3, 6, why), -ESTALE);
+	b.epoch = 3;
+	assert_int_equal(txn_pstate_check_txn(ps, &b, why), TXN_NO_TXN);
+	txn_pstate_free(ps);
+}
+
 static void test_expiry(void **state)
 {
 	(void)state;
@@ -338,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_sequence_wraps),
 		cmocka_unit_test(test_invalid_batches),
 		cmocka_unit_test(test_transaction_first_offset),
+		cmocka_unit_test(test_begin_and_marker_rules),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_many_producers),
 		cmocka_unit_test(test_snapshot_round_trip),

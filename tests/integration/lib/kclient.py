@@ -6,6 +6,9 @@ so tests that import this run under /usr/bin/python3).
   high watermark through a consumer that assign()s (no subscribe, nothing committed).
 - watermarks(bootstrap, topic, partition): (low, high) through ListOffsets.
 - produce_one(...): one record, acks=all, returns (partition, offset).
+- read_to_end(bootstrap, topic, partition, read_committed): every record a consumer with
+  that isolation level receives from offset 0 to the end, offsets may skip (control
+  records, aborted transactions).
 """
 
 import time
@@ -93,6 +96,45 @@ def read_partition(bootstrap, topic, partition, start=0, end=None, timeout=120, 
                     out.append(m)
                 expect += 1
         return out
+    finally:
+        c.close()
+
+
+def read_to_end(bootstrap, topic, partition, read_committed, timeout=60, stall=20):
+    """Records of one partition from offset 0 as a consumer with isolation.level
+    read_committed (or read_uncommitted) gets them, until the end of the partition: the
+    high watermark at the time of the call, which a read_committed consumer reaches only
+    once no transaction below it is open. Offsets may skip (transaction markers, aborted
+    records) but must increase. Fails on a consume error or a stall."""
+    end = watermarks(bootstrap, topic, partition)[1]
+    out = []
+    c = consumer(bootstrap, {"isolation.level": "read_committed" if read_committed else "read_uncommitted"})
+    try:
+        c.assign([TopicPartition(topic, partition, 0)])
+        t0 = last = time.monotonic()
+        last_off = -1
+        while True:
+            msgs = c.consume(num_messages=1000, timeout=0.5)
+            now = time.monotonic()
+            if not msgs:
+                if now - last > stall or now - t0 > timeout:
+                    raise TestFailure("%s-%d: stalled after offset %d (end %d, %s)"
+                                      % (topic, partition, last_off, end,
+                                         "read_committed" if read_committed else "read_uncommitted"))
+                continue
+            last = now
+            for m in msgs:
+                if m.error():
+                    if m.error().code() == KafkaError._PARTITION_EOF:
+                        if m.offset() >= end:
+                            return out
+                        continue
+                    raise TestFailure("%s-%d: consume error after offset %d: %s"
+                                      % (topic, partition, last_off, m.error()))
+                if m.offset() <= last_off:
+                    raise TestFailure("%s-%d: offset %d after %d" % (topic, partition, m.offset(), last_off))
+                last_off = m.offset()
+                out.append(m)
     finally:
         c.close()
 
