@@ -29,6 +29,8 @@
 #include "group/coordinator_int.h"
 #include "log/flusher.h"
 #include "log/partition.h"
+#include "meta/internal_topics.h"
+#include "meta/scan.h"
 #include "meta/topics.h"
 #include "proto/gen/errors.h"
 #include "txn/txn_partition.h"
@@ -90,23 +92,23 @@ static bool group_id_ok(const char *group_id, bool allow_empty)
 
 struct cgroup *coord_group_get(struct group_coordinator *coord, const char *group_id)
 {
-	return ghmap_get(&coord->groups, group_id, strlen(group_id));
+	return hmap_get(&coord->groups, group_id, strlen(group_id));
 }
 
 struct cgroup *coord_group_create(struct group_coordinator *coord, const char *group_id, const struct grp_now *now)
 {
 	struct cgroup *cg = xcalloc(1, sizeof(*cg));
 	cg->grp = grp_new(group_id, &coord->gcfg, now);
-	ghmap_init(&cg->offsets);
-	ghmap_init(&cg->pending);
-	ghmap_put(&coord->groups, group_id, strlen(group_id), cg);
+	hmap_init(&cg->offsets);
+	hmap_init(&cg->pending);
+	hmap_put(&coord->groups, group_id, strlen(group_id), cg);
 	return cg;
 }
 
 void coord_group_remove(struct group_coordinator *coord, struct cgroup *cg)
 {
 	const char *id = grp_id(cg->grp);
-	ghmap_del(&coord->groups, id, strlen(id));
+	hmap_del(&coord->groups, id, strlen(id));
 	goffsets_free_all(&cg->offsets);
 	gtxn_free_group(cg);
 	grp_free(cg->grp);
@@ -127,28 +129,11 @@ int coord_ensure_topic(struct group_coordinator *coord)
 {
 	if (coord->otopic)
 		return 0;
-	struct meta_topic *topic = meta_topic_get(coord->topics, GROUP_OFFSETS_TOPIC);
-	if (!topic) {
-		char segment[32];
-		snprintf(segment, sizeof(segment), "%lld", (long long)coord->topic_segment_bytes);
-		const char *keys[] = {"cleanup.policy", "segment.bytes"};
-		const char *values[] = {"compact", segment};
-		char errmsg[ERRMSG_SIZE];
-		int64_t t0 = clock_mono_ms();
-		/* replication factor: min(offsets.topic.replication.factor, live brokers) = 1 */
-		int rc = meta_topic_create(coord->topics, GROUP_OFFSETS_TOPIC, coord->topic_partitions, 1, 2, keys, values,
-					   false, errmsg);
-		if (rc < 0 && rc != -SAMSA_EEXIST) {
-			log_error("group", "cannot create %s: %s", GROUP_OFFSETS_TOPIC, errmsg);
-			return rc;
-		}
-		topic = meta_topic_get(coord->topics, GROUP_OFFSETS_TOPIC);
-		if (!topic)
-			return -SAMSA_ENOTFOUND;
-		if (rc == 0)
-			log_info("group", "created %s with %d partitions in %lld ms", GROUP_OFFSETS_TOPIC,
-				 topic->partition_count, (long long)(clock_mono_ms() - t0));
-	}
+	struct meta_topic *topic;
+	int rc = meta_internal_topic_open(coord->topics, META_OFFSETS_TOPIC, coord->topic_partitions,
+					  coord->topic_segment_bytes, NULL, "group", &topic);
+	if (rc < 0)
+		return rc;
 	coord->otopic = topic;
 	coord->topic_partitions = topic->partition_count;
 	return 0;
@@ -182,16 +167,16 @@ void coord_wait_release(struct coord_wait *wait)
 	}
 }
 
-int coord_append(struct group_coordinator *coord, const char *group_id, struct grec_batch *batch,
+int coord_append(struct group_coordinator *coord, const char *group_id, struct batch_builder *batch,
 		 struct coord_wait *wait, int64_t *base_offset, enum txn_verdict *verdict)
 {
 	int rc = coord_ensure_topic(coord);
 	if (rc < 0)
 		return rc;
-	grec_batch_finish(batch);
+	batch_builder_finish(batch);
 	if (batch->buf.len > (size_t)coord->otopic->log_config.max_message_bytes)
 		return -SAMSA_ETOOLARGE;
-	int32_t p = grec_partition_for(group_id, coord->topic_partitions);
+	int32_t p = meta_internal_partition_for(group_id, coord->topic_partitions);
 	struct log_partition *part = coord->otopic->partitions[p];
 	struct log_append_result res;
 	if (batch->producer_id >= 0) {
@@ -207,7 +192,7 @@ int coord_append(struct group_coordinator *coord, const char *group_id, struct g
 		rc = log_partition_append(part, batch->buf.data, batch->buf.len, batch->count, clock_wall_ms(), &res);
 	}
 	if (rc < 0) {
-		log_error("group", "append to %s-%d for group %s failed: %s", GROUP_OFFSETS_TOPIC, p, group_id,
+		log_error("group", "append to %s-%d for group %s failed: %s", META_OFFSETS_TOPIC, p, group_id,
 			  strerror(-rc));
 		return rc;
 	}
@@ -256,20 +241,20 @@ static void coord_store_group(struct group_coordinator *coord, struct cgroup *cg
 		.member_count = n,
 		.members = members,
 	};
-	struct grec_buf key, value;
-	grec_buf_init(&key);
-	grec_buf_init(&value);
+	struct bytebuf key, value;
+	bytebuf_init(&key);
+	bytebuf_init(&value);
 	grec_group_key(&key, grp_id(grp));
 	grec_group_value(&value, &rec);
-	struct grec_batch batch;
-	grec_batch_init(&batch, clock_wall_ms());
-	grec_batch_add(&batch, &key, value.data, (int32_t)value.len);
+	struct batch_builder batch;
+	batch_builder_init(&batch, clock_wall_ms());
+	batch_builder_add(&batch, key.data, key.len, value.data, (int32_t)value.len);
 	int rc = coord_append(coord, grp_id(grp), &batch, NULL, NULL, NULL);
 	if (rc < 0)
 		log_warn("group", "cannot store the metadata of group %s: %s", grp_id(grp), strerror(-rc));
-	grec_batch_fini(&batch);
-	grec_buf_fini(&key);
-	grec_buf_fini(&value);
+	batch_builder_fini(&batch);
+	bytebuf_fini(&key);
+	bytebuf_fini(&value);
 	free(members);
 }
 
@@ -286,10 +271,10 @@ void coord_after_op(struct group_coordinator *coord, struct cgroup *cg)
 static int64_t coord_tick_locked(struct group_coordinator *coord, const struct grp_now *now, struct grp_effects *fx)
 {
 	int64_t next = INT64_MAX;
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &coord->groups);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it))) {
+	struct hmap_iter it;
+	hmap_iter_init(&it, &coord->groups);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it))) {
 		struct cgroup *cg = e->value;
 		if (grp_next_deadline(cg->grp) <= now->mono_ms)
 			grp_tick(cg->grp, now, fx);
@@ -397,7 +382,7 @@ static void replay_group(struct replay *rp, struct cgroup *cg, const uint8_t *va
 /* A transaction marker (key: version int16, type int16) ends its producer's
  * pending offsets on this partition; other control records do not concern
  * groups. */
-static void replay_marker(struct replay *rp, const struct grec_batch_info *batch, const uint8_t *key,
+static void replay_marker(struct replay *rp, const struct batch_info *batch, const uint8_t *key,
 			  int32_t key_len)
 {
 	if (!key || key_len < 4) {
@@ -409,7 +394,7 @@ static void replay_marker(struct replay *rp, const struct grec_batch_info *batch
 		gtxn_complete(rp->coord, rp->partition, batch->producer_id, type == 1);
 }
 
-static void replay_offset(struct replay *rp, const struct grec_batch_info *batch, struct cgroup *cg,
+static void replay_offset(struct replay *rp, const struct batch_info *batch, struct cgroup *cg,
 			  const char *group, const struct grec_key *k, const uint8_t *value, int32_t value_len,
 			  int64_t offset)
 {
@@ -427,7 +412,7 @@ static void replay_offset(struct replay *rp, const struct grec_batch_info *batch
 			struct goffset *g = goffset_new(o.offset, o.leader_epoch, md, o.commit_timestamp, offset);
 			free(md);
 			if (batch->transactional && batch->producer_id >= 0)
-				gtxn_add_pending(coord, cg, batch->producer_id, topic, k->partition, g);
+				goffsets_put(gtxn_pending(coord, cg, batch->producer_id), topic, k->partition, g);
 			else
 				goffsets_put(&cg->offsets, topic, k->partition, g);
 		}
@@ -438,7 +423,7 @@ static void replay_offset(struct replay *rp, const struct grec_batch_info *batch
 	free(topic);
 }
 
-static int replay_record(void *arg, const struct grec_batch_info *batch, const uint8_t *key, int32_t key_len,
+static int replay_record(void *arg, const struct batch_info *batch, const uint8_t *key, int32_t key_len,
 			 const uint8_t *value, int32_t value_len, int64_t offset)
 {
 	struct replay *rp = arg;
@@ -470,96 +455,48 @@ static int replay_record(void *arg, const struct grec_batch_info *batch, const u
 	return 0;
 }
 
-static int64_t pread_full(int fd, uint8_t *buf, size_t len, int64_t pos)
+/* A chunk of partition `partition`'s batches. */
+static int replay_batches(void *arg, int32_t partition, const uint8_t *data, size_t len)
 {
-	size_t got = 0;
-	while (got < len) {
-		ssize_t r = pread(fd, buf + got, len - got, (off_t)(pos + (int64_t)got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? -errno : -EIO;
-		got += (size_t)r;
-	}
-	return (int64_t)got;
-}
-
-static int replay_partition(struct replay *rp, struct log_partition *part, int32_t index, char errmsg[ERRMSG_SIZE])
-{
-	int64_t off = log_partition_start_offset(part);
-	int64_t end = log_partition_end_offset(part);
-	while (off < end) {
-		struct log_read_result rr;
-		int rc = log_partition_read(part, off, COORD_REPLAY_READ_BYTES, false, &rr);
-		if (rc < 0) {
-			err_printf(errmsg, "%s-%d: cannot read at offset %lld: %s", GROUP_OFFSETS_TOPIC, index,
-				   (long long)off, strerror(rc <= -1000 ? EIO : -rc));
-			return rc;
-		}
-		if (rr.len <= 0) {
-			file_ref_put(rr.file);
-			break;
-		}
-		uint8_t *buf = xmalloc((size_t)rr.len);
-		int64_t n = pread_full(rr.file->fd, buf, (size_t)rr.len, rr.file_pos);
-		file_ref_put(rr.file);
-		if (n < 0) {
-			free(buf);
-			err_printf(errmsg, "%s-%d: read failed: %s", GROUP_OFFSETS_TOPIC, index, strerror((int)-n));
-			return (int)n;
-		}
-		int skipped = 0;
-		rc = grec_batches_foreach(buf, (size_t)rr.len, replay_record, rp, &skipped);
-		int64_t next = grec_batches_next_offset(buf, (size_t)rr.len);
-		free(buf);
-		if (rc < 0) {
-			err_printf(errmsg, "%s-%d: a batch at offset %lld does not parse", GROUP_OFFSETS_TOPIC, index,
-				   (long long)off);
-			return rc;
-		}
-		if (skipped)
-			log_warn("group", "%s-%d: skipped %d compressed or legacy batches", GROUP_OFFSETS_TOPIC, index,
-				 skipped);
-		if (next <= off)
-			break;
-		off = next;
-	}
-	return 0;
+	struct replay *rp = arg;
+	rp->partition = partition;
+	int skipped = 0;
+	int rc = batches_foreach_record(data, len, replay_record, rp, &skipped);
+	if (skipped)
+		log_warn("group", "%s-%d: skipped %d compressed or legacy batches", META_OFFSETS_TOPIC, partition,
+			 skipped);
+	return rc;
 }
 
 static int coord_replay(struct group_coordinator *coord, char errmsg[ERRMSG_SIZE])
 {
-	struct meta_topic *topic = meta_topic_get(coord->topics, GROUP_OFFSETS_TOPIC);
+	struct meta_topic *topic = meta_topic_get(coord->topics, META_OFFSETS_TOPIC);
 	if (!topic)
 		return 0;
 	coord->otopic = topic;
 	coord->topic_partitions = topic->partition_count;
 	int64_t t0 = clock_mono_ms();
 	struct replay rp = {.coord = coord, .now = coord_now(coord), .arena = arena_new(4096)};
-	int rc = 0;
-	for (int32_t p = 0; p < topic->partition_count && rc == 0; p++) {
-		rp.partition = p;
-		rc = replay_partition(&rp, topic->partitions[p], p, errmsg);
-	}
+	int rc = meta_topic_scan(topic, COORD_REPLAY_READ_BYTES, replay_batches, &rp, errmsg);
 	arena_free(rp.arena);
 	if (rc < 0)
 		return rc;
 	int64_t offsets = 0, open_txns = 0;
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &coord->groups);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it))) {
+	struct hmap_iter it;
+	hmap_iter_init(&it, &coord->groups);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it))) {
 		offsets += (int64_t)((struct cgroup *)e->value)->offsets.count;
 		open_txns += (int64_t)((struct cgroup *)e->value)->pending.count;
 	}
 	log_info("group", "loaded %zu groups and %lld committed offsets from %lld records of %s in %lld ms",
-		 coord->groups.count, (long long)offsets, (long long)rp.records, GROUP_OFFSETS_TOPIC,
+		 coord->groups.count, (long long)offsets, (long long)rp.records, META_OFFSETS_TOPIC,
 		 (long long)(clock_mono_ms() - t0));
 	if (open_txns)
 		log_info("group", "%lld (group, producer) pairs hold transactional offsets waiting for their marker",
 			 (long long)open_txns);
 	if (rp.bad)
-		log_warn("group", "%s: %lld records could not be read and were ignored", GROUP_OFFSETS_TOPIC,
+		log_warn("group", "%s: %lld records could not be read and were ignored", META_OFFSETS_TOPIC,
 			 (long long)rp.bad);
 	return 0;
 }
@@ -596,8 +533,8 @@ struct group_coordinator *group_coordinator_open(const struct config *cfg, struc
 	coord->flusher = flusher;
 	coord->serving = true;
 	coord->wake_at = INT64_MIN;
-	ghmap_init(&coord->groups);
-	ghmap_init(&coord->txn_groups);
+	hmap_init(&coord->groups);
+	hmap_init(&coord->txn_groups);
 	coord->next_retention_check = coord->clock.mono_ms() + coord->retention_check_ms;
 
 	if (coord_replay(coord, errmsg) < 0) {
@@ -623,10 +560,10 @@ void group_coordinator_stop(struct group_coordinator *coord)
 	pthread_mutex_lock(&coord->mu);
 	if (coord->serving) {
 		coord->serving = false;
-		struct ghmap_iter it;
-		ghmap_iter_init(&it, &coord->groups);
-		struct ghmap_entry *e;
-		while ((e = ghmap_iter_next(&it)))
+		struct hmap_iter it;
+		hmap_iter_init(&it, &coord->groups);
+		struct hmap_entry *e;
+		while ((e = hmap_iter_next(&it)))
 			grp_fail_waiters(((struct cgroup *)e->value)->grp, KERR_NOT_COORDINATOR, &fx);
 	}
 	coord->stopping = true;
@@ -644,12 +581,12 @@ void group_coordinator_close(struct group_coordinator *coord)
 	if (!coord)
 		return;
 	group_coordinator_stop(coord);
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &coord->groups);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it)))
+	struct hmap_iter it;
+	hmap_iter_init(&it, &coord->groups);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it)))
 		coord_group_remove(coord, e->value);
-	ghmap_fini(&coord->groups);
+	hmap_fini(&coord->groups);
 	gtxn_free_index(coord);
 	if (coord->otopic)
 		meta_topic_put(coord->topics, coord->otopic);
@@ -823,10 +760,10 @@ int16_t group_list(struct group_coordinator *coord, struct arena *arena, struct 
 	}
 	struct group_listing *list = arena_alloc(arena, sizeof(*list) * (coord->groups.count + 1));
 	int32_t n = 0;
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &coord->groups);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it))) {
+	struct hmap_iter it;
+	hmap_iter_init(&it, &coord->groups);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it))) {
 		const struct grp *grp = ((struct cgroup *)e->value)->grp;
 		if (grp_state(grp) == GRP_DEAD)
 			continue;
@@ -886,41 +823,41 @@ void group_describe(struct group_coordinator *coord, const char *group_id, struc
 	pthread_mutex_unlock(&coord->mu);
 }
 
-static void tombstone_offsets(const struct cgroup *cg, const struct ghmap *offsets, bool skip_committed,
-			      struct grec_buf *key, struct grec_batch *batch)
+static void tombstone_offsets(const struct cgroup *cg, const struct hmap *offsets, bool skip_committed,
+			      struct bytebuf *key, struct batch_builder *batch)
 {
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, offsets);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it))) {
+	struct hmap_iter it;
+	hmap_iter_init(&it, offsets);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it))) {
 		const char *topic;
 		int32_t partition;
 		goffsets_key_split(e, &topic, &partition);
-		if (skip_committed && ghmap_get(&cg->offsets, e->key, e->key_len))
+		if (skip_committed && hmap_get(&cg->offsets, e->key, e->key_len))
 			continue;
-		grec_buf_reset(key);
+		bytebuf_reset(key);
 		grec_offset_key(key, grp_id(cg->grp), topic, partition);
-		grec_batch_add(batch, key, NULL, -1);
+		batch_builder_add(batch, key->data, key->len, NULL, -1);
 	}
 }
 
 /* Tombstones for every offset of the group, committed or pending in a
  * transaction (Kafka's deleteAllOffsets: the pending ones must not come back
  * when the transaction commits, nor at a replay), and for the group itself. */
-static void tombstone_group(struct cgroup *cg, struct grec_batch *batch)
+static void tombstone_group(struct cgroup *cg, struct batch_builder *batch)
 {
-	struct grec_buf key;
-	grec_buf_init(&key);
+	struct bytebuf key;
+	bytebuf_init(&key);
 	tombstone_offsets(cg, &cg->offsets, false, &key, batch);
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &cg->pending);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it)))
+	struct hmap_iter it;
+	hmap_iter_init(&it, &cg->pending);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it)))
 		tombstone_offsets(cg, e->value, true, &key, batch);
-	grec_buf_reset(&key);
+	bytebuf_reset(&key);
 	grec_group_key(&key, grp_id(cg->grp));
-	grec_batch_add(batch, &key, NULL, -1);
-	grec_buf_fini(&key);
+	batch_builder_add(batch, key.data, key.len, NULL, -1);
+	bytebuf_fini(&key);
 }
 
 int group_delete_groups(struct group_coordinator *coord, int32_t count, const char *const *group_ids,
@@ -941,13 +878,13 @@ int group_delete_groups(struct group_coordinator *coord, int32_t count, const ch
 		} else if (grp_state(cg->grp) != GRP_EMPTY) {
 			errors[i] = KERR_NON_EMPTY_GROUP;
 		} else {
-			struct grec_batch batch;
-			grec_batch_init(&batch, now.wall_ms);
+			struct batch_builder batch;
+			batch_builder_init(&batch, now.wall_ms);
 			tombstone_group(cg, &batch);
 			if (!wait)
 				wait = coord_wait_new(done, arg);
 			int rc = coord_append(coord, id, &batch, wait, NULL, NULL);
-			grec_batch_fini(&batch);
+			batch_builder_fini(&batch);
 			if (rc < 0) {
 				errors[i] = group_error_from_err(rc);
 			} else {

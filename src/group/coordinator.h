@@ -32,8 +32,6 @@ struct log_flusher;
 struct meta_topics;
 struct group_coordinator;
 
-#define GROUP_OFFSETS_TOPIC "__consumer_offsets"
-
 struct group_clock {
 	int64_t (*mono_ms)(void);
 	int64_t (*wall_ms)(void);
@@ -160,15 +158,12 @@ int group_delete_offsets(struct group_coordinator *coord, const char *group_id, 
 /* ---- transactions ----------------------------------------------------------- */
 
 struct group_txn_commit_args {
-	const char *group_id;
-	const char *member_id;   /* "" when none (v0-2) */
-	const char *instance_id; /* NULL: none */
-	int32_t generation;      /* -1 when none */
+	/* member fields as for OffsetCommit ("", NULL, -1 before v3); the
+	 * partitions' commit_timestamp is -1 (now: TxnOffsetCommit has none) */
+	struct group_commit_args commit;
 	int64_t producer_id;
 	int16_t producer_epoch;
 	bool abortable_known;    /* the client knows TRANSACTION_ABORTABLE (v4+) */
-	int32_t count;
-	struct group_commit_partition *partitions; /* commit_timestamp is ignored: now */
 };
 
 /* TxnOffsetCommit: checks the group as Kafka does (a group that does not

@@ -11,8 +11,10 @@
 
 #include "group/coordinator.h"
 #include "group/group.h"
-#include "group/hmap.h"
+#include "base/hmap.h"
 #include "group/records.h"
+#include "meta/internal_topics.h"
+#include "proto/batch.h"
 #include "txn/producer_state.h"
 
 struct meta_topic;
@@ -29,13 +31,13 @@ struct goffset {
 /* A group: its membership state machine, its committed offsets, keyed by
  * topic name, a NUL, then the partition as 4 big-endian bytes, and the
  * transactional offsets that TxnOffsetCommit wrote and no marker has ended
- * yet: producer id (its 8 bytes) -> struct ghmap of offsets keyed the same way.
+ * yet: producer id (its 8 bytes) -> struct hmap of offsets keyed the same way.
  * A producer stays there until its marker, even once tombstones emptied its
  * map (an open transaction keeps the group from expiring). */
 struct cgroup {
 	struct grp *grp;
-	struct ghmap offsets;
-	struct ghmap pending;
+	struct hmap offsets;
+	struct hmap pending;
 };
 
 struct group_coordinator {
@@ -60,12 +62,12 @@ struct group_coordinator {
 	struct log_flusher *flusher;
 	struct meta_topic *otopic;     /* __consumer_offsets, referenced; NULL until it exists */
 
-	struct ghmap groups;           /* group id -> struct cgroup */
+	struct hmap groups;           /* group id -> struct cgroup */
 	/* Kafka's openGroupsForProducer: producer id and __consumer_offsets
 	 * partition (their 8 + 4 bytes) -> struct gtxn_groups, the groups that got
 	 * pending offsets from that producer there; its marker ends them. An
 	 * entry may name groups deleted since (skipped then). */
-	struct ghmap txn_groups;
+	struct hmap txn_groups;
 };
 
 /* A client waiting for one or more appends to be durable. */
@@ -90,10 +92,10 @@ int coord_ensure_topic(struct group_coordinator *coord);
 /* Appends batch to the group's partition of __consumer_offsets. With wait,
  * counts one more pending sync on it (the flusher completes it); without,
  * only kicks the flusher. *base_offset (if not NULL) gets the offset of the
- * batch's first record. A transactional batch (grec_batch_set_producer) goes
+ * batch's first record. A transactional batch (batch_builder_set_producer) goes
  * through the partition's producer state: *verdict (required then) tells
  * whether it was appended (TXN_OK). 0 or -errno. */
-int coord_append(struct group_coordinator *coord, const char *group_id, struct grec_batch *batch,
+int coord_append(struct group_coordinator *coord, const char *group_id, struct batch_builder *batch,
 		 struct coord_wait *wait, int64_t *base_offset, enum txn_verdict *verdict);
 
 /* A wait holding one reference of its own, released by coord_wait_release()
@@ -107,22 +109,32 @@ struct goffset *goffset_new(int64_t offset, int32_t leader_epoch, const char *me
 void goffset_free(struct goffset *o);
 /* Puts o (owned by the map from then on) under topic/partition in map,
  * freeing what was there. */
-void goffsets_put(struct ghmap *map, const char *topic, int32_t partition, struct goffset *o);
-struct goffset *goffsets_get(const struct ghmap *map, const char *topic, int32_t partition);
-bool goffsets_del(struct ghmap *map, const char *topic, int32_t partition);
+void goffsets_put(struct hmap *map, const char *topic, int32_t partition, struct goffset *o);
+struct goffset *goffsets_get(const struct hmap *map, const char *topic, int32_t partition);
+bool goffsets_del(struct hmap *map, const char *topic, int32_t partition);
 /* Frees every offset and the map itself. */
-void goffsets_free_all(struct ghmap *map);
+void goffsets_free_all(struct hmap *map);
 /* Splits an offsets-map key into topic and partition. */
-void goffsets_key_split(const struct ghmap_entry *e, const char **topic, int32_t *partition);
+void goffsets_key_split(const struct hmap_entry *e, const char **topic, int32_t *partition);
+/* Gives every partition of a commit still at NONE `error`. */
+void goffsets_fail_all(const struct group_commit_args *a, int16_t error);
+/* The offset-commit records of the partitions still at NONE, into batch:
+ * metadata longer than offset.metadata.max.bytes gets
+ * OFFSET_METADATA_TOO_LARGE instead, a commit timestamp below 0 becomes
+ * now_ms. */
+void goffsets_add_records(struct group_coordinator *coord, const struct group_commit_args *a, int64_t now_ms,
+			  struct batch_builder *batch);
+/* Once that batch is appended with its first record at base_offset: puts
+ * the partitions still at NONE into map (goffsets_put), in record order. */
+void goffsets_put_appended(struct hmap *map, const struct group_commit_args *a, int64_t base_offset);
 /* offsets.retention.minutes: drops expired offsets (writing tombstones) and
  * groups left Empty without offsets. */
 void coord_expire_offsets(struct group_coordinator *coord, const struct grp_now *now);
 
 /* txn_offsets.c */
-/* Adds a pending transactional offset of producer_id to the group (o is
- * owned by it from then on). */
-void gtxn_add_pending(struct group_coordinator *coord, struct cgroup *cg, int64_t producer_id, const char *topic,
-		      int32_t partition, struct goffset *o);
+/* The group's pending transactional offsets of producer_id (a goffsets
+ * map), created empty (and indexed for its marker) on first use. */
+struct hmap *gtxn_pending(struct group_coordinator *coord, struct cgroup *cg, int64_t producer_id);
 /* Ends producer_id's transaction on __consumer_offsets partition
  * `partition`: its pending offsets there are committed (the later record
  * wins) or dropped. */

@@ -39,18 +39,18 @@ static char *okey_new(const char *topic, int32_t partition, size_t *len)
 	return key;
 }
 
-void goffsets_key_split(const struct ghmap_entry *e, const char **topic, int32_t *partition)
+void goffsets_key_split(const struct hmap_entry *e, const char **topic, int32_t *partition)
 {
 	const uint8_t *p = (const uint8_t *)e->key + e->key_len - 4;
 	*topic = e->key;
 	*partition = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
 }
 
-struct goffset *goffsets_get(const struct ghmap *map, const char *topic, int32_t partition)
+struct goffset *goffsets_get(const struct hmap *map, const char *topic, int32_t partition)
 {
 	size_t len;
 	char *key = okey_new(topic, partition, &len);
-	struct goffset *o = ghmap_get(map, key, len);
+	struct goffset *o = hmap_get(map, key, len);
 	free(key);
 	return o;
 }
@@ -73,21 +73,21 @@ void goffset_free(struct goffset *o)
 	free(o);
 }
 
-void goffsets_put(struct ghmap *map, const char *topic, int32_t partition, struct goffset *o)
+void goffsets_put(struct hmap *map, const char *topic, int32_t partition, struct goffset *o)
 {
 	size_t len;
 	char *key = okey_new(topic, partition, &len);
-	struct goffset *old = ghmap_put(map, key, len, o);
+	struct goffset *old = hmap_put(map, key, len, o);
 	free(key);
 	if (old)
 		goffset_free(old);
 }
 
-bool goffsets_del(struct ghmap *map, const char *topic, int32_t partition)
+bool goffsets_del(struct hmap *map, const char *topic, int32_t partition)
 {
 	size_t len;
 	char *key = okey_new(topic, partition, &len);
-	struct goffset *o = ghmap_del(map, key, len);
+	struct goffset *o = hmap_del(map, key, len);
 	free(key);
 	if (!o)
 		return false;
@@ -95,30 +95,67 @@ bool goffsets_del(struct ghmap *map, const char *topic, int32_t partition)
 	return true;
 }
 
-void goffsets_free_all(struct ghmap *map)
+void goffsets_free_all(struct hmap *map)
 {
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, map);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it)))
+	struct hmap_iter it;
+	hmap_iter_init(&it, map);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it)))
 		goffset_free(e->value);
-	ghmap_fini(map);
+	hmap_fini(map);
 }
 
 /* ---- OffsetCommit --------------------------------------------------------------- */
 
-static void commit_fail_all(const struct group_commit_args *a, int16_t error)
+void goffsets_fail_all(const struct group_commit_args *a, int16_t error)
 {
 	for (int32_t i = 0; i < a->count; i++)
 		if (a->partitions[i].error == KERR_NONE)
 			a->partitions[i].error = error;
 }
 
+void goffsets_add_records(struct group_coordinator *coord, const struct group_commit_args *a, int64_t now_ms,
+			  struct batch_builder *batch)
+{
+	struct bytebuf key, value;
+	bytebuf_init(&key);
+	bytebuf_init(&value);
+	for (int32_t i = 0; i < a->count; i++) {
+		struct group_commit_partition *p = &a->partitions[i];
+		if (p->error != KERR_NONE)
+			continue;
+		if (p->metadata && strlen(p->metadata) > (size_t)coord->metadata_max_bytes) {
+			p->error = KERR_OFFSET_METADATA_TOO_LARGE;
+			continue;
+		}
+		if (p->commit_timestamp < 0)
+			p->commit_timestamp = now_ms;
+		bytebuf_reset(&key);
+		bytebuf_reset(&value);
+		grec_offset_key(&key, a->group_id, p->topic, p->partition);
+		grec_offset_value(&value, p->offset, p->leader_epoch, p->metadata, p->commit_timestamp);
+		batch_builder_add(batch, key.data, key.len, value.data, (int32_t)value.len);
+	}
+	bytebuf_fini(&key);
+	bytebuf_fini(&value);
+}
+
+void goffsets_put_appended(struct hmap *map, const struct group_commit_args *a, int64_t base_offset)
+{
+	for (int32_t i = 0; i < a->count; i++) {
+		const struct group_commit_partition *p = &a->partitions[i];
+		if (p->error == KERR_NONE)
+			goffsets_put(map, p->topic, p->partition,
+				     goffset_new(p->offset, p->leader_epoch, p->metadata, p->commit_timestamp,
+						 base_offset++));
+	}
+}
+
 int group_commit_offsets(struct group_coordinator *coord, const struct group_commit_args *a, group_write_cb done,
 			 void *arg)
 {
 	if (!a->group_id) {
-		commit_fail_all(a, KERR_INVALID_GROUP_ID);
+		goffsets_fail_all(a, KERR_INVALID_GROUP_ID);
 		return 0;
 	}
 	pthread_mutex_lock(&coord->mu);
@@ -139,53 +176,26 @@ int group_commit_offsets(struct group_coordinator *coord, const struct group_com
 	}
 	if (err) {
 		pthread_mutex_unlock(&coord->mu);
-		commit_fail_all(a, err);
+		goffsets_fail_all(a, err);
 		return 0;
 	}
 	coord_after_op(coord, cg);
 
-	struct grec_batch batch;
-	struct grec_buf key, value;
-	grec_batch_init(&batch, now.wall_ms);
-	grec_buf_init(&key);
-	grec_buf_init(&value);
-	for (int32_t i = 0; i < a->count; i++) {
-		struct group_commit_partition *p = &a->partitions[i];
-		if (p->error != KERR_NONE)
-			continue;
-		if (p->metadata && strlen(p->metadata) > (size_t)coord->metadata_max_bytes) {
-			p->error = KERR_OFFSET_METADATA_TOO_LARGE;
-			continue;
-		}
-		if (p->commit_timestamp < 0)
-			p->commit_timestamp = now.wall_ms;
-		grec_buf_reset(&key);
-		grec_buf_reset(&value);
-		grec_offset_key(&key, a->group_id, p->topic, p->partition);
-		grec_offset_value(&value, p->offset, p->leader_epoch, p->metadata, p->commit_timestamp);
-		grec_batch_add(&batch, &key, value.data, (int32_t)value.len);
-	}
+	struct batch_builder batch;
+	batch_builder_init(&batch, now.wall_ms);
+	goffsets_add_records(coord, a, now.wall_ms, &batch);
 	struct coord_wait *wait = NULL;
 	if (batch.count > 0) {
 		wait = coord_wait_new(done, arg);
 		int64_t base;
 		int rc = coord_append(coord, a->group_id, &batch, wait, &base, NULL);
-		if (rc < 0) {
-			commit_fail_all(a, group_error_from_err(rc));
-		} else {
-			for (int32_t i = 0; i < a->count; i++) {
-				const struct group_commit_partition *p = &a->partitions[i];
-				if (p->error == KERR_NONE)
-					goffsets_put(&cg->offsets, p->topic, p->partition,
-						     goffset_new(p->offset, p->leader_epoch, p->metadata,
-								 p->commit_timestamp, base++));
-			}
-		}
+		if (rc < 0)
+			goffsets_fail_all(a, group_error_from_err(rc));
+		else
+			goffsets_put_appended(&cg->offsets, a, base);
 	}
 	pthread_mutex_unlock(&coord->mu);
-	grec_batch_fini(&batch);
-	grec_buf_fini(&key);
-	grec_buf_fini(&value);
+	batch_builder_fini(&batch);
 	if (!wait)
 		return 0;
 	coord_wait_release(wait);
@@ -263,10 +273,10 @@ int16_t group_fetch_all_offsets(struct group_coordinator *coord, const char *gro
 	if (cg && cg->offsets.count) {
 		struct group_offset *list = arena_alloc(arena, sizeof(*list) * cg->offsets.count);
 		int32_t n = 0;
-		struct ghmap_iter it;
-		ghmap_iter_init(&it, &cg->offsets);
-		struct ghmap_entry *e;
-		while ((e = ghmap_iter_next(&it))) {
+		struct hmap_iter it;
+		hmap_iter_init(&it, &cg->offsets);
+		struct hmap_entry *e;
+		while ((e = hmap_iter_next(&it))) {
 			const char *topic;
 			goffsets_key_split(e, &topic, &list[n].partition);
 			list[n].topic = arena_strndup(arena, topic, strlen(topic));
@@ -310,10 +320,10 @@ int group_delete_offsets(struct group_coordinator *coord, const char *group_id, 
 		*group_error = KERR_NON_EMPTY_GROUP;
 		return 0;
 	}
-	struct grec_batch batch;
-	struct grec_buf key;
-	grec_batch_init(&batch, now.wall_ms);
-	grec_buf_init(&key);
+	struct batch_builder batch;
+	struct bytebuf key;
+	batch_builder_init(&batch, now.wall_ms);
+	bytebuf_init(&key);
 	for (int32_t i = 0; i < count; i++) {
 		struct group_offset_delete *p = &parts[i];
 		if (p->error != KERR_NONE)
@@ -324,9 +334,9 @@ int group_delete_offsets(struct group_coordinator *coord, const char *group_id, 
 		}
 		if (!goffsets_get(&cg->offsets, p->topic, p->partition) && !gtxn_has_pending(cg, p->topic, p->partition))
 			continue;
-		grec_buf_reset(&key);
+		bytebuf_reset(&key);
 		grec_offset_key(&key, group_id, p->topic, p->partition);
-		grec_batch_add(&batch, &key, NULL, -1);
+		batch_builder_add(&batch, key.data, key.len, NULL, -1);
 	}
 	struct coord_wait *wait = NULL;
 	if (batch.count > 0) {
@@ -347,8 +357,8 @@ int group_delete_offsets(struct group_coordinator *coord, const char *group_id, 
 			log_info("group", "group %s: deleted %d committed offsets", group_id, batch.count);
 	}
 	pthread_mutex_unlock(&coord->mu);
-	grec_batch_fini(&batch);
-	grec_buf_fini(&key);
+	batch_builder_fini(&batch);
+	bytebuf_fini(&key);
 	if (!wait)
 		return 0;
 	coord_wait_release(wait);
@@ -383,15 +393,15 @@ static bool expire_group(struct group_coordinator *coord, struct cgroup *cg, con
 {
 	const struct grp *grp = cg->grp;
 	enum expiry_rule rule = expiry_rule(grp);
-	struct grec_batch batch;
-	struct grec_buf key;
-	grec_batch_init(&batch, now->wall_ms);
-	grec_buf_init(&key);
+	struct batch_builder batch;
+	struct bytebuf key;
+	batch_builder_init(&batch, now->wall_ms);
+	bytebuf_init(&key);
 	if (rule != EXPIRE_NONE) {
-		struct ghmap_iter it;
-		ghmap_iter_init(&it, &cg->offsets);
-		struct ghmap_entry *e;
-		while ((e = ghmap_iter_next(&it))) {
+		struct hmap_iter it;
+		hmap_iter_init(&it, &cg->offsets);
+		struct hmap_entry *e;
+		while ((e = hmap_iter_next(&it))) {
 			struct goffset *o = e->value;
 			const char *topic;
 			int32_t partition;
@@ -403,27 +413,27 @@ static bool expire_group(struct group_coordinator *coord, struct cgroup *cg, con
 			int64_t base = rule == EXPIRE_BY_STATE_TIME ? grp_state_timestamp(grp) : o->commit_ts;
 			if (now->wall_ms - base < coord->retention_ms)
 				continue;
-			grec_buf_reset(&key);
+			bytebuf_reset(&key);
 			grec_offset_key(&key, grp_id(grp), topic, partition);
-			grec_batch_add(&batch, &key, NULL, -1);
-			ghmap_del(&cg->offsets, e->key, e->key_len); /* the current entry: allowed */
+			batch_builder_add(&batch, key.data, key.len, NULL, -1);
+			hmap_del(&cg->offsets, e->key, e->key_len); /* the current entry: allowed */
 			goffset_free(o);
 			(*expired)++;
 		}
 	}
 	bool remove = grp_state(grp) == GRP_EMPTY && cg->offsets.count == 0 && cg->pending.count == 0;
 	if (remove) {
-		grec_buf_reset(&key);
+		bytebuf_reset(&key);
 		grec_group_key(&key, grp_id(grp));
-		grec_batch_add(&batch, &key, NULL, -1);
+		batch_builder_add(&batch, key.data, key.len, NULL, -1);
 	}
 	if (batch.count > 0) {
 		int rc = coord_append(coord, grp_id(grp), &batch, NULL, NULL, NULL);
 		if (rc < 0)
 			log_warn("group", "cannot write tombstones for group %s: %s", grp_id(grp), strerror(-rc));
 	}
-	grec_batch_fini(&batch);
-	grec_buf_fini(&key);
+	batch_builder_fini(&batch);
+	bytebuf_fini(&key);
 	return remove;
 }
 
@@ -431,10 +441,10 @@ void coord_expire_offsets(struct group_coordinator *coord, const struct grp_now 
 {
 	int64_t expired = 0;
 	int32_t removed = 0;
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &coord->groups);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it))) {
+	struct hmap_iter it;
+	hmap_iter_init(&it, &coord->groups);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it))) {
 		struct cgroup *cg = e->value;
 		if (expire_group(coord, cg, now, &expired)) {
 			grp_set_dead(cg->grp, now);

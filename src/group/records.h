@@ -16,10 +16,10 @@
  *                                 assignment bytes}]}   (v0-v4 are read)
  * A null value is a tombstone: the offset, or the group, is deleted.
  *
- * Records are written as uncompressed record batches v2 built here (the log
- * stores them byte for byte, like a produce); TxnOffsetCommit's are
- * transactional batches of the producer, ended by the transaction's marker
- * (a control batch). */
+ * Records are written in record batches v2 (proto/batch.h; the log stores
+ * them byte for byte, like a produce); TxnOffsetCommit's are transactional
+ * batches of the producer, ended by the transaction's marker (a control
+ * batch). */
 #ifndef SAMSA_GROUP_RECORDS_H
 #define SAMSA_GROUP_RECORDS_H
 
@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "base/arena.h"
+#include "base/bytebuf.h"
 #include "proto/types.h"
 
 #define GREC_KEY_OFFSET_COMMIT 1 /* key version we write (0 reads the same) */
@@ -35,24 +36,13 @@
 #define GREC_OFFSET_VALUE_VERSION 3
 #define GREC_GROUP_VALUE_VERSION 3
 
-/* A growable byte buffer. */
-struct grec_buf {
-	uint8_t *data;
-	size_t len;
-	size_t cap;
-};
-
-void grec_buf_init(struct grec_buf *b);
-void grec_buf_fini(struct grec_buf *b);
-void grec_buf_reset(struct grec_buf *b);
-
 /* ---- encoding ------------------------------------------------------------- */
 
-void grec_offset_key(struct grec_buf *b, const char *group, const char *topic, int32_t partition);
+void grec_offset_key(struct bytebuf *b, const char *group, const char *topic, int32_t partition);
 /* metadata NULL is written as "" (as Kafka does). */
-void grec_offset_value(struct grec_buf *b, int64_t offset, int32_t leader_epoch, const char *metadata,
+void grec_offset_value(struct bytebuf *b, int64_t offset, int32_t leader_epoch, const char *metadata,
 		       int64_t commit_timestamp);
-void grec_group_key(struct grec_buf *b, const char *group);
+void grec_group_key(struct bytebuf *b, const char *group);
 
 struct grec_member {
 	const char *member_id;
@@ -77,7 +67,7 @@ struct grec_group {
 	struct grec_member *members;
 };
 
-void grec_group_value(struct grec_buf *b, const struct grec_group *g);
+void grec_group_value(struct bytebuf *b, const struct grec_group *g);
 
 /* ---- decoding (start-up replay) ------------------------------------------ */
 
@@ -104,50 +94,5 @@ struct grec_offset {
 int grec_parse_offset_value(const uint8_t *p, size_t len, struct grec_offset *out);
 /* Strings and bytes are slices into p; members come from arena. */
 int grec_parse_group_value(const uint8_t *p, size_t len, struct arena *arena, struct grec_group *out);
-
-/* ---- record batches -------------------------------------------------------- */
-
-struct grec_batch {
-	struct grec_buf buf;
-	int32_t count;
-	int64_t timestamp;
-	int64_t producer_id;    /* -1, or a transactional batch's producer (TxnOffsetCommit) */
-	int16_t producer_epoch; /* -1 unless producer_id is set */
-};
-
-/* A plain batch (no producer); grec_batch_set_producer() makes it transactional. */
-void grec_batch_init(struct grec_batch *batch, int64_t timestamp);
-/* The batch becomes transactional, written by producer_id/epoch with base
- * sequence -1 (a coordinator's batch, never sequence-checked). */
-void grec_batch_set_producer(struct grec_batch *batch, int64_t producer_id, int16_t epoch);
-void grec_batch_fini(struct grec_batch *batch);
-/* value NULL with value_len -1: a tombstone. */
-void grec_batch_add(struct grec_batch *batch, const struct grec_buf *key, const uint8_t *value, int32_t value_len);
-/* Writes the header and CRC-32C: batch->buf then holds one whole v2 batch
- * (baseOffset 0, for the log to assign). */
-void grec_batch_finish(struct grec_batch *batch);
-
-/* What the replay needs of the batch a record is in. */
-struct grec_batch_info {
-	int64_t producer_id; /* -1: none */
-	bool transactional;
-	bool control;        /* a transaction marker: key {version int16, type int16: 0 abort, 1 commit} */
-};
-
-/* Calls fn for each record of the v2 batches in data[0..len): its batch,
- * key, value (NULL/-1 for a tombstone) and the record's offset; control
- * batches included. Compressed batches are skipped with *skipped counted. A
- * callback returning non-zero stops the walk with that value. Returns 0, or
- * -SAMSA_ECORRUPT when a batch does not parse. */
-typedef int (*grec_record_fn)(void *arg, const struct grec_batch_info *batch, const uint8_t *key, int32_t key_len,
-			      const uint8_t *value, int32_t value_len, int64_t offset);
-int grec_batches_foreach(const uint8_t *data, size_t len, grec_record_fn fn, void *arg, int *skipped);
-
-/* The offset after the last whole batch in data[0..len), or -1 if none. */
-int64_t grec_batches_next_offset(const uint8_t *data, size_t len);
-
-/* Kafka's partitionFor(group): abs(Java String.hashCode of the id) modulo
- * the partition count. The hash runs over UTF-16 code units, as Java's. */
-int32_t grec_partition_for(const char *group_id, int32_t partitions);
 
 #endif

@@ -44,19 +44,19 @@ static void txn_key(uint8_t key[12], int64_t producer_id, int32_t partition)
 
 /* ---- the pending offsets ------------------------------------------------------- */
 
-static struct ghmap *pending_of(const struct cgroup *cg, int64_t producer_id)
+static struct hmap *pending_of(const struct cgroup *cg, int64_t producer_id)
 {
-	return ghmap_get(&cg->pending, &producer_id, sizeof(producer_id));
+	return hmap_get(&cg->pending, &producer_id, sizeof(producer_id));
 }
 
 static void index_add(struct group_coordinator *coord, int64_t producer_id, const char *group_id)
 {
 	uint8_t key[12];
-	txn_key(key, producer_id, grec_partition_for(group_id, coord->topic_partitions));
-	struct gtxn_groups *g = ghmap_get(&coord->txn_groups, key, sizeof(key));
+	txn_key(key, producer_id, meta_internal_partition_for(group_id, coord->topic_partitions));
+	struct gtxn_groups *g = hmap_get(&coord->txn_groups, key, sizeof(key));
 	if (!g) {
 		g = xcalloc(1, sizeof(*g));
-		ghmap_put(&coord->txn_groups, key, sizeof(key), g);
+		hmap_put(&coord->txn_groups, key, sizeof(key), g);
 	}
 	for (int32_t i = 0; i < g->count; i++)
 		if (strcmp(g->ids[i], group_id) == 0)
@@ -76,39 +76,38 @@ static void groups_free(struct gtxn_groups *g)
 	free(g);
 }
 
-void gtxn_add_pending(struct group_coordinator *coord, struct cgroup *cg, int64_t producer_id, const char *topic,
-		      int32_t partition, struct goffset *o)
+struct hmap *gtxn_pending(struct group_coordinator *coord, struct cgroup *cg, int64_t producer_id)
 {
-	struct ghmap *map = pending_of(cg, producer_id);
+	struct hmap *map = pending_of(cg, producer_id);
 	if (!map) {
 		map = xcalloc(1, sizeof(*map));
-		ghmap_init(map);
-		ghmap_put(&cg->pending, &producer_id, sizeof(producer_id), map);
+		hmap_init(map);
+		hmap_put(&cg->pending, &producer_id, sizeof(producer_id), map);
 		index_add(coord, producer_id, grp_id(cg->grp));
 	}
-	goffsets_put(map, topic, partition, o);
+	return map;
 }
 
 /* Moves the pending offsets into the committed ones, except where the
  * committed record is the later one (Kafka keeps the most recent record:
  * after a compaction of __consumer_offsets only that order is right). */
-static void commit_pending(struct cgroup *cg, struct ghmap *map)
+static void commit_pending(struct cgroup *cg, struct hmap *map)
 {
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, map);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it))) {
+	struct hmap_iter it;
+	hmap_iter_init(&it, map);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it))) {
 		struct goffset *o = e->value;
-		struct goffset *cur = ghmap_get(&cg->offsets, e->key, e->key_len);
+		struct goffset *cur = hmap_get(&cg->offsets, e->key, e->key_len);
 		if (cur && cur->log_offset > o->log_offset) {
 			goffset_free(o);
 			continue;
 		}
-		ghmap_put(&cg->offsets, e->key, e->key_len, o);
+		hmap_put(&cg->offsets, e->key, e->key_len, o);
 		if (cur)
 			goffset_free(cur);
 	}
-	ghmap_fini(map);
+	hmap_fini(map);
 	free(map);
 }
 
@@ -116,12 +115,12 @@ void gtxn_complete(struct group_coordinator *coord, int32_t partition, int64_t p
 {
 	uint8_t key[12];
 	txn_key(key, producer_id, partition);
-	struct gtxn_groups *g = ghmap_del(&coord->txn_groups, key, sizeof(key));
+	struct gtxn_groups *g = hmap_del(&coord->txn_groups, key, sizeof(key));
 	if (!g)
 		return;
 	for (int32_t i = 0; i < g->count; i++) {
 		struct cgroup *cg = coord_group_get(coord, g->ids[i]);
-		struct ghmap *map = cg ? ghmap_del(&cg->pending, &producer_id, sizeof(producer_id)) : NULL;
+		struct hmap *map = cg ? hmap_del(&cg->pending, &producer_id, sizeof(producer_id)) : NULL;
 		if (!map)
 			continue; /* the group was deleted meanwhile */
 		if (commit) {
@@ -138,10 +137,10 @@ bool gtxn_has_pending(const struct cgroup *cg, const char *topic, int32_t partit
 {
 	if (cg->pending.count == 0)
 		return false;
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &cg->pending);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it)))
+	struct hmap_iter it;
+	hmap_iter_init(&it, &cg->pending);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it)))
 		if (goffsets_get(e->value, topic, partition))
 			return true;
 	return false;
@@ -149,43 +148,36 @@ bool gtxn_has_pending(const struct cgroup *cg, const char *topic, int32_t partit
 
 void gtxn_drop_partition(struct cgroup *cg, const char *topic, int32_t partition)
 {
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &cg->pending);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it)))
+	struct hmap_iter it;
+	hmap_iter_init(&it, &cg->pending);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it)))
 		goffsets_del(e->value, topic, partition);
 }
 
 void gtxn_free_group(struct cgroup *cg)
 {
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &cg->pending);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it))) {
+	struct hmap_iter it;
+	hmap_iter_init(&it, &cg->pending);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it))) {
 		goffsets_free_all(e->value);
 		free(e->value);
 	}
-	ghmap_fini(&cg->pending);
+	hmap_fini(&cg->pending);
 }
 
 void gtxn_free_index(struct group_coordinator *coord)
 {
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &coord->txn_groups);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it)))
+	struct hmap_iter it;
+	hmap_iter_init(&it, &coord->txn_groups);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it)))
 		groups_free(e->value);
-	ghmap_fini(&coord->txn_groups);
+	hmap_fini(&coord->txn_groups);
 }
 
 /* ---- TxnOffsetCommit ------------------------------------------------------------------ */
-
-static void fail_all(const struct group_txn_commit_args *a, int16_t error)
-{
-	for (int32_t i = 0; i < a->count; i++)
-		if (a->partitions[i].error == KERR_NONE)
-			a->partitions[i].error = error;
-}
 
 /* Kafka's answers when the partition refuses the batch (its verification
  * errors as AddPartitionsToTxnManager passes them to TxnOffsetCommit). */
@@ -201,15 +193,17 @@ static int16_t verdict_error(enum txn_verdict verdict, bool abortable_known)
 	}
 }
 
-int group_txn_commit_offsets(struct group_coordinator *coord, const struct group_txn_commit_args *a,
+int group_txn_commit_offsets(struct group_coordinator *coord, const struct group_txn_commit_args *txn,
 			     group_write_cb done, void *arg)
 {
+	const struct group_commit_args *a = &txn->commit;
 	if (!a->group_id || !*a->group_id) {
-		fail_all(a, KERR_INVALID_GROUP_ID);
+		goffsets_fail_all(a, KERR_INVALID_GROUP_ID);
 		return 0;
 	}
-	if (a->producer_id < 0 || a->producer_epoch < 0) { /* what the transaction coordinator's check answers */
-		fail_all(a, a->producer_id < 0 ? KERR_INVALID_PRODUCER_ID_MAPPING : KERR_INVALID_PRODUCER_EPOCH);
+	if (txn->producer_id < 0 || txn->producer_epoch < 0) { /* what the transaction coordinator's check answers */
+		goffsets_fail_all(a, txn->producer_id < 0 ? KERR_INVALID_PRODUCER_ID_MAPPING
+							  : KERR_INVALID_PRODUCER_EPOCH);
 		return 0;
 	}
 	pthread_mutex_lock(&coord->mu);
@@ -233,57 +227,31 @@ int group_txn_commit_offsets(struct group_coordinator *coord, const struct group
 	}
 	if (err) {
 		pthread_mutex_unlock(&coord->mu);
-		fail_all(a, err);
+		goffsets_fail_all(a, err);
 		return 0;
 	}
 
-	struct grec_batch batch;
-	struct grec_buf key, value;
-	grec_batch_init(&batch, now.wall_ms);
-	grec_batch_set_producer(&batch, a->producer_id, a->producer_epoch);
-	grec_buf_init(&key);
-	grec_buf_init(&value);
-	for (int32_t i = 0; i < a->count; i++) {
-		struct group_commit_partition *p = &a->partitions[i];
-		if (p->error != KERR_NONE)
-			continue;
-		if (p->metadata && strlen(p->metadata) > (size_t)coord->metadata_max_bytes) {
-			p->error = KERR_OFFSET_METADATA_TOO_LARGE;
-			continue;
-		}
-		p->commit_timestamp = now.wall_ms;
-		grec_buf_reset(&key);
-		grec_buf_reset(&value);
-		grec_offset_key(&key, a->group_id, p->topic, p->partition);
-		grec_offset_value(&value, p->offset, p->leader_epoch, p->metadata, p->commit_timestamp);
-		grec_batch_add(&batch, &key, value.data, (int32_t)value.len);
-	}
+	struct batch_builder batch;
+	batch_builder_init(&batch, now.wall_ms);
+	batch_builder_set_producer(&batch, txn->producer_id, txn->producer_epoch);
+	goffsets_add_records(coord, a, now.wall_ms, &batch);
 	struct coord_wait *wait = NULL;
 	if (batch.count > 0) {
 		wait = coord_wait_new(done, arg);
 		int64_t base = -1;
 		enum txn_verdict verdict = TXN_OK;
 		int rc = coord_append(coord, a->group_id, &batch, wait, &base, &verdict);
-		if (rc < 0) {
-			fail_all(a, group_error_from_err(rc));
-		} else if (verdict != TXN_OK) {
-			fail_all(a, verdict_error(verdict, a->abortable_known));
-		} else {
-			for (int32_t i = 0; i < a->count; i++) {
-				const struct group_commit_partition *p = &a->partitions[i];
-				if (p->error == KERR_NONE)
-					gtxn_add_pending(coord, cg, a->producer_id, p->topic, p->partition,
-							 goffset_new(p->offset, p->leader_epoch, p->metadata,
-								     p->commit_timestamp, base++));
-			}
-		}
+		if (rc < 0)
+			goffsets_fail_all(a, group_error_from_err(rc));
+		else if (verdict != TXN_OK)
+			goffsets_fail_all(a, verdict_error(verdict, txn->abortable_known));
+		else
+			goffsets_put_appended(gtxn_pending(coord, cg, txn->producer_id), a, base);
 	}
 	if (created && cg->offsets.count == 0 && cg->pending.count == 0)
 		coord_group_remove(coord, cg); /* nothing was written for it */
 	pthread_mutex_unlock(&coord->mu);
-	grec_batch_fini(&batch);
-	grec_buf_fini(&key);
-	grec_buf_fini(&value);
+	batch_builder_fini(&batch);
 	if (!wait)
 		return 0;
 	coord_wait_release(wait);
@@ -296,7 +264,7 @@ int32_t group_offsets_partition(struct group_coordinator *coord, const char *gro
 {
 	pthread_mutex_lock(&coord->mu);
 	int rc = coord_ensure_topic(coord);
-	int32_t p = rc < 0 ? rc : grec_partition_for(group_id, coord->topic_partitions);
+	int32_t p = rc < 0 ? rc : meta_internal_partition_for(group_id, coord->topic_partitions);
 	pthread_mutex_unlock(&coord->mu);
 	return p;
 }
@@ -316,6 +284,6 @@ int group_txn_end(struct group_coordinator *coord, int32_t partition, int64_t pr
 	pthread_mutex_unlock(&coord->mu);
 	if (rc < 0)
 		log_warn("group", "cannot write the %s marker of producer %lld to %s-%d: %s", commit ? "commit" : "abort",
-			 (long long)producer_id, GROUP_OFFSETS_TOPIC, partition, strerror(-rc));
+			 (long long)producer_id, META_OFFSETS_TOPIC, partition, strerror(-rc));
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include "kafka/dispatch.h"
 #include "kafka/handlers.h"
 #include "kafka/request.h"
+#include "meta/internal_topics.h"
 #include "net/reactor.h"
 #include "proto/gen/add_offsets_to_txn_request.h"
 #include "proto/gen/add_offsets_to_txn_response.h"
@@ -58,7 +59,7 @@ enum handler_result kafka_handle_add_offsets_to_txn(struct request *req)
 		struct offsets_state *st = arena_alloc(req->arena, sizeof(*st));
 		st->req = req;
 		struct txn_tps parts = {0};
-		txn_tps_add(&parts, GROUP_OFFSETS_TOPIC, partition);
+		txn_tps_add(&parts, META_OFFSETS_TOPIC, partition);
 		int rc = txn_add_partitions(broker->txns, kstr_dup(req->arena, oreq->transactional_id),
 					    oreq->producer_id, oreq->producer_epoch, &parts, TXN_TV1, &res, offsets_done,
 					    st);

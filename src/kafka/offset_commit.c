@@ -7,25 +7,87 @@
  *
  * v1 carries a commit timestamp per partition, v2-4 a retention time (the
  * broker's offsets.retention.minutes applies instead, as in Kafka 2.1+),
- * v6+ the leader epoch, v7+ group.instance.id. */
-#include "group/coordinator.h"
+ * v6+ the leader epoch, v7+ group.instance.id.
+ *
+ * Also what TxnOffsetCommit shares with it (offset_commit.h). */
+#include "kafka/offset_commit.h"
+
 #include "kafka/broker.h"
 #include "kafka/dispatch.h"
 #include "kafka/fetch_wait.h"
 #include "kafka/handlers.h"
-#include "kafka/request.h"
 #include "meta/topics.h"
 #include "net/reactor.h"
 #include "proto/gen/errors.h"
 #include "proto/gen/offset_commit_request.h"
 #include "proto/gen/offset_commit_response.h"
 
-struct commit_state {
-	struct request *req;
-	struct offset_commit_request *creq;
-	struct group_commit_partition *parts; /* flat, in request order */
-	int err;                              /* of the sync; set before reactor_post */
-};
+/* ---- shared with TxnOffsetCommit ---------------------------------------------- */
+
+struct commit_state *commit_state_new(struct request *req, const void *creq, int32_t count,
+				      void (*respond)(struct commit_state *st))
+{
+	struct commit_state *st = arena_alloc(req->arena, sizeof(*st));
+	st->req = req;
+	st->creq = creq;
+	st->parts = arena_alloc(req->arena, sizeof(*st->parts) * (size_t)(count + 1));
+	st->err = 0;
+	st->respond = respond;
+	return st;
+}
+
+void commit_resolve_topic(struct request *req, struct kstr name, struct group_commit_partition *parts, int32_t n)
+{
+	char *topic_name = kstr_is_null(name) ? NULL : kstr_dup(req->arena, name);
+	struct meta_topic *topic = topic_name && *topic_name ? meta_topic_get(req->broker->topics, topic_name) : NULL;
+	for (int32_t p = 0; p < n; p++) {
+		parts[p].topic = topic_name ? topic_name : "";
+		bool known = topic && parts[p].partition >= 0 && parts[p].partition < topic->partition_count;
+		parts[p].error = known ? KERR_NONE : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	}
+	meta_topic_put(req->broker->topics, topic);
+}
+
+void commit_args_group(struct request *req, struct group_commit_args *args, struct kstr group_id, bool has_member,
+		       struct kstr member_id, struct kstr instance_id, int32_t generation)
+{
+	args->group_id = kstr_dup(req->arena, group_id);
+	args->member_id = has_member && !kstr_is_null(member_id) ? kstr_dup(req->arena, member_id) : "";
+	args->instance_id = has_member ? kstr_dup(req->arena, instance_id) : NULL;
+	args->generation = has_member ? generation : -1;
+}
+
+int16_t commit_partition_error(const struct commit_state *st, int32_t k)
+{
+	int16_t error = st->parts[k].error;
+	return error == KERR_NONE && st->err ? group_error_from_err(st->err) : error;
+}
+
+static void commit_finish(void *arg)
+{
+	struct commit_state *st = arg;
+	st->respond(st);
+	request_complete(st->req);
+}
+
+void commit_synced(void *arg, int err)
+{
+	struct commit_state *st = arg;
+	st->err = err;
+	reactor_post(st->req->reactor, commit_finish, st);
+}
+
+enum handler_result commit_submitted(struct commit_state *st, int parked)
+{
+	if (!parked) {
+		st->respond(st);
+		return HANDLER_DONE;
+	}
+	kafka_fetch_wait_notify(st->req->broker); /* records were appended to __consumer_offsets */
+	return HANDLER_PARKED;
+}
+
+/* ---- OffsetCommit --------------------------------------------------------------- */
 
 static void commit_respond(struct commit_state *st)
 {
@@ -49,27 +111,10 @@ static void commit_respond(struct commit_state *st)
 			struct offset_commit_response_offset_commit_response_partition *pp = &tt->partitions[p];
 			offset_commit_response_offset_commit_response_partition_init(pp);
 			pp->partition_index = rt->partitions[p].partition_index;
-			pp->error_code = st->parts[k].error;
-			if (pp->error_code == KERR_NONE && st->err)
-				pp->error_code = group_error_from_err(st->err);
+			pp->error_code = commit_partition_error(st, k);
 		}
 	}
 	kafka_respond(req, resp);
-}
-
-static void commit_finish(void *arg)
-{
-	struct commit_state *st = arg;
-	commit_respond(st);
-	request_complete(st->req);
-}
-
-/* Flusher thread (or ours): the records are durable. */
-static void commit_done(void *arg, int err)
-{
-	struct commit_state *st = arg;
-	st->err = err;
-	reactor_post(st->req->reactor, commit_finish, st);
 }
 
 enum handler_result kafka_handle_offset_commit(struct request *req)
@@ -78,47 +123,30 @@ enum handler_result kafka_handle_offset_commit(struct request *req)
 	if (!creq)
 		return HANDLER_DONE;
 	struct arena *arena = req->arena;
-	struct commit_state *st = arena_alloc(arena, sizeof(*st));
-	st->req = req;
-	st->creq = creq;
 	int32_t nt = creq->topics_count > 0 ? creq->topics_count : 0;
 	int32_t total = 0;
 	for (int32_t t = 0; t < nt; t++)
 		total += creq->topics[t].partitions_count > 0 ? creq->topics[t].partitions_count : 0;
-	st->parts = arena_alloc(arena, sizeof(*st->parts) * (size_t)(total + 1));
+	struct commit_state *st = commit_state_new(req, creq, total, commit_respond);
 	int32_t k = 0;
 	for (int32_t t = 0; t < nt; t++) {
 		const struct offset_commit_request_offset_commit_request_topic *rt = &creq->topics[t];
-		char *name = kstr_is_null(rt->name) ? NULL : kstr_dup(arena, rt->name);
-		struct meta_topic *topic = name && *name ? meta_topic_get(req->broker->topics, name) : NULL;
 		int32_t np = rt->partitions_count > 0 ? rt->partitions_count : 0;
-		for (int32_t p = 0; p < np; p++, k++) {
+		for (int32_t p = 0; p < np; p++) {
 			const struct offset_commit_request_offset_commit_request_partition *rp = &rt->partitions[p];
-			struct group_commit_partition *gp = &st->parts[k];
-			gp->topic = name ? name : "";
-			gp->partition = rp->partition_index;
-			gp->offset = rp->committed_offset;
-			gp->leader_epoch = req->api_version >= 6 ? rp->committed_leader_epoch : -1;
-			gp->metadata = kstr_dup(arena, rp->committed_metadata);
-			gp->commit_timestamp = req->api_version == 1 ? rp->commit_timestamp : -1;
-			bool known = topic && rp->partition_index >= 0 && rp->partition_index < topic->partition_count;
-			gp->error = known ? KERR_NONE : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+			st->parts[k + p] = (struct group_commit_partition){
+				.partition = rp->partition_index,
+				.offset = rp->committed_offset,
+				.leader_epoch = req->api_version >= 6 ? rp->committed_leader_epoch : -1,
+				.metadata = kstr_dup(arena, rp->committed_metadata),
+				.commit_timestamp = req->api_version == 1 ? rp->commit_timestamp : -1,
+			};
 		}
-		meta_topic_put(req->broker->topics, topic);
+		commit_resolve_topic(req, rt->name, &st->parts[k], np);
+		k += np;
 	}
-	struct group_commit_args args = {
-		.group_id = kstr_dup(arena, creq->group_id),
-		.member_id = req->api_version >= 1 && !kstr_is_null(creq->member_id) ? kstr_dup(arena, creq->member_id)
-										     : "",
-		.instance_id = kstr_dup(arena, creq->group_instance_id),
-		.generation = req->api_version >= 1 ? creq->generation_id_or_member_epoch : -1,
-		.count = total,
-		.partitions = st->parts,
-	};
-	if (group_commit_offsets(req->broker->groups, &args, commit_done, st) == 0) {
-		commit_respond(st);
-		return HANDLER_DONE;
-	}
-	kafka_fetch_wait_notify(req->broker); /* records were appended to __consumer_offsets */
-	return HANDLER_PARKED;
+	struct group_commit_args args = {.count = total, .partitions = st->parts};
+	commit_args_group(req, &args, creq->group_id, req->api_version >= 1, creq->member_id, creq->group_instance_id,
+			  creq->generation_id_or_member_epoch);
+	return commit_submitted(st, group_commit_offsets(req->broker->groups, &args, commit_synced, st));
 }

@@ -1,4 +1,4 @@
-/* Whole-partition reads for start-up replays; see scan.h. */
+/* Whole-topic reads for start-up replays; see scan.h. */
 #include "meta/scan.h"
 
 #include <errno.h>
@@ -9,7 +9,8 @@
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "log/partition.h"
-#include "proto/records.h"
+#include "meta/topics.h"
+#include "proto/batch.h"
 
 static int pread_full(int fd, uint8_t *buf, size_t len, int64_t pos)
 {
@@ -25,32 +26,17 @@ static int pread_full(int fd, uint8_t *buf, size_t len, int64_t pos)
 	return 0;
 }
 
-/* The offset after the last whole batch in data[0..len), or -1 if none. */
-static int64_t next_offset(const uint8_t *data, size_t len)
+static int partition_scan(const struct meta_topic *topic, int32_t p, int32_t chunk_bytes, meta_scan_fn fn,
+			  void *arg, char errmsg[ERRMSG_SIZE])
 {
-	int64_t next = -1;
-	size_t pos = 0;
-	while (pos + RECORDS_BATCH_HEADER_SIZE <= len) {
-		struct records_batch_header hdr;
-		records_header_parse(data + pos, &hdr);
-		if (hdr.batch_length < 0 || pos + RECORDS_LOG_OVERHEAD + (size_t)hdr.batch_length > len)
-			break;
-		next = hdr.base_offset + hdr.last_offset_delta + 1;
-		pos += RECORDS_LOG_OVERHEAD + (size_t)hdr.batch_length;
-	}
-	return next;
-}
-
-int meta_partition_scan(struct log_partition *part, int32_t chunk_bytes, meta_scan_fn fn, void *arg,
-			const char *label, char errmsg[ERRMSG_SIZE])
-{
+	struct log_partition *part = topic->partitions[p];
 	int64_t off = log_partition_start_offset(part);
 	int64_t end = log_partition_end_offset(part);
 	while (off < end) {
 		struct log_read_result rr;
 		int rc = log_partition_read(part, off, chunk_bytes, false, &rr);
 		if (rc < 0) {
-			err_printf(errmsg, "%s: cannot read at offset %lld: %s", label, (long long)off,
+			err_printf(errmsg, "%s-%d: cannot read at offset %lld: %s", topic->name, p, (long long)off,
 				   strerror(rc <= -1000 ? EIO : -rc));
 			return rc;
 		}
@@ -63,17 +49,31 @@ int meta_partition_scan(struct log_partition *part, int32_t chunk_bytes, meta_sc
 		file_ref_put(rr.file);
 		if (rc < 0) {
 			free(buf);
-			err_printf(errmsg, "%s: read failed: %s", label, strerror(-rc));
+			err_printf(errmsg, "%s-%d: read failed: %s", topic->name, p, strerror(-rc));
 			return rc;
 		}
-		int64_t next = next_offset(buf, (size_t)rr.len);
-		rc = fn(arg, buf, (size_t)rr.len);
+		int64_t next = batches_next_offset(buf, (size_t)rr.len);
+		rc = fn(arg, p, buf, (size_t)rr.len);
 		free(buf);
+		if (rc == -SAMSA_ECORRUPT)
+			err_printf(errmsg, "%s-%d: a record in the batches from offset %lld does not parse", topic->name,
+				   p, (long long)off);
 		if (rc)
 			return rc;
 		if (next <= off)
 			break;
 		off = next;
+	}
+	return 0;
+}
+
+int meta_topic_scan(const struct meta_topic *topic, int32_t chunk_bytes, meta_scan_fn fn, void *arg,
+		    char errmsg[ERRMSG_SIZE])
+{
+	for (int32_t p = 0; p < topic->partition_count; p++) {
+		int rc = partition_scan(topic, p, chunk_bytes, fn, arg, errmsg);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

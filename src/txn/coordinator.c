@@ -28,15 +28,15 @@
 
 #include "base/clock.h"
 #include "base/config.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "base/xalloc.h"
-#include "group/coordinator.h"
-#include "group/hmap.h"
-#include "group/records.h"
 #include "log/flusher.h"
 #include "log/partition.h"
+#include "meta/internal_topics.h"
 #include "meta/scan.h"
 #include "meta/topics.h"
+#include "proto/batch.h"
 #include "proto/gen/errors.h"
 #include "txn/pid.h"
 #include "txn/txn_log.h"
@@ -122,8 +122,8 @@ static struct waitlist *waitlist_get(struct txn_coordinator *coord, const char *
 
 struct txn_coordinator {
 	pthread_mutex_t mu; /* txns, their states, parked requests, appends to __transaction_state, ttopic */
-	struct ghmap txns;  /* transactional id -> struct txn_meta */
-	struct ghmap parked; /* transactional id -> struct waitlist */
+	struct hmap txns;  /* transactional id -> struct txn_meta */
+	struct hmap parked; /* transactional id -> struct waitlist */
 	bool serving;
 	struct meta_topic *ttopic;  /* __transaction_state, referenced; NULL until it exists */
 	int32_t topic_partitions;   /* transaction.state.log.num.partitions (or the topic's count) */
@@ -194,17 +194,17 @@ static int pid_next(void *arg, int64_t *producer_id)
 
 static struct txn_meta *meta_get(struct txn_coordinator *coord, const char *id)
 {
-	return ghmap_get(&coord->txns, id, strlen(id));
+	return hmap_get(&coord->txns, id, strlen(id));
 }
 
 static void meta_put(struct txn_coordinator *coord, struct txn_meta *meta)
 {
-	txn_meta_free(ghmap_put(&coord->txns, meta->id, strlen(meta->id), meta));
+	txn_meta_free(hmap_put(&coord->txns, meta->id, strlen(meta->id), meta));
 }
 
 static void meta_remove(struct txn_coordinator *coord, const char *id)
 {
-	txn_meta_free(ghmap_del(&coord->txns, id, strlen(id)));
+	txn_meta_free(hmap_del(&coord->txns, id, strlen(id)));
 }
 
 /* ---- ops and the queue ------------------------------------------------------------ */
@@ -263,28 +263,11 @@ static int ensure_topic(struct txn_coordinator *coord)
 {
 	if (coord->ttopic)
 		return 0;
-	struct meta_topic *topic = meta_topic_get(coord->topics, TXN_STATE_TOPIC);
-	if (!topic) {
-		char segment[32];
-		snprintf(segment, sizeof(segment), "%lld", (long long)coord->segment_bytes);
-		const char *keys[] = {"cleanup.policy", "segment.bytes", "compression.type"};
-		const char *values[] = {"compact", segment, "uncompressed"};
-		char errmsg[ERRMSG_SIZE];
-		int64_t t0 = clock_mono_ms();
-		/* replication factor: min(transaction.state.log.replication.factor, live brokers) = 1 */
-		int rc = meta_topic_create(coord->topics, TXN_STATE_TOPIC, coord->topic_partitions, 1, 3, keys, values,
-					   false, errmsg);
-		if (rc < 0 && rc != -SAMSA_EEXIST) {
-			log_error("txn", "cannot create %s: %s", TXN_STATE_TOPIC, errmsg);
-			return rc;
-		}
-		topic = meta_topic_get(coord->topics, TXN_STATE_TOPIC);
-		if (!topic)
-			return -SAMSA_ENOTFOUND;
-		if (rc == 0)
-			log_info("txn", "created %s with %d partitions in %lld ms", TXN_STATE_TOPIC,
-				 topic->partition_count, (long long)(clock_mono_ms() - t0));
-	}
+	struct meta_topic *topic;
+	int rc = meta_internal_topic_open(coord->topics, META_TXN_STATE_TOPIC, coord->topic_partitions,
+					  coord->segment_bytes, "uncompressed", "txn", &topic);
+	if (rc < 0)
+		return rc;
 	coord->ttopic = topic;
 	coord->topic_partitions = topic->partition_count;
 	return 0;
@@ -302,23 +285,22 @@ static int append_record(struct txn_coordinator *coord, const char *id, const st
 	uint8_t *key = txn_log_key(id, &klen);
 	uint8_t *value = t ? txn_log_value(t, &vlen) : NULL;
 	int64_t now = coord->clock.wall_ms();
-	struct grec_batch batch;
-	grec_batch_init(&batch, now);
-	struct grec_buf kbuf = {key, klen, klen};
-	grec_batch_add(&batch, &kbuf, value, value ? (int32_t)vlen : -1);
-	grec_batch_finish(&batch);
+	struct batch_builder batch;
+	batch_builder_init(&batch, now);
+	batch_builder_add(&batch, key, klen, value, value ? (int32_t)vlen : -1);
+	batch_builder_finish(&batch);
 	free(key);
 	free(value);
-	int32_t p = grec_partition_for(id, coord->topic_partitions);
+	int32_t p = meta_internal_partition_for(id, coord->topic_partitions);
 	*part = coord->ttopic->partitions[p];
 	struct log_append_result res;
 	if (batch.buf.len > (size_t)coord->ttopic->log_config.max_message_bytes)
 		rc = -SAMSA_ETOOLARGE;
 	else
 		rc = log_partition_append(*part, batch.buf.data, batch.buf.len, batch.count, now, &res);
-	grec_batch_fini(&batch);
+	batch_builder_fini(&batch);
 	if (rc < 0) {
-		log_error("txn", "append to %s-%d for transactional id %s failed: %s", TXN_STATE_TOPIC, p, id,
+		log_error("txn", "append to %s-%d for transactional id %s failed: %s", META_TXN_STATE_TOPIC, p, id,
 			  err_text(rc));
 		return rc;
 	}
@@ -361,7 +343,7 @@ static int op_submit(struct txn_coordinator *coord, struct txn_meta *meta, struc
 
 static bool is_offsets_topic(const char *topic)
 {
-	return strcmp(topic, GROUP_OFFSETS_TOPIC) == 0;
+	return strcmp(topic, META_OFFSETS_TOPIC) == 0;
 }
 
 /* meta's Prepare* record is durable: its markers go out, then Complete*.
@@ -648,10 +630,10 @@ static int abort_fenced(struct txn_coordinator *coord, struct txn_meta *meta, bo
 static void abort_and_recover(struct txn_coordinator *coord)
 {
 	int64_t now = coord->clock.wall_ms();
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &coord->txns);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it))) {
+	struct hmap_iter it;
+	hmap_iter_init(&it, &coord->txns);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it))) {
 		struct txn_meta *meta = e->value;
 		if (meta->pending != TXN_NONE)
 			continue;
@@ -675,10 +657,10 @@ static void abort_and_recover(struct txn_coordinator *coord)
 static void expire_ids(struct txn_coordinator *coord)
 {
 	int64_t now = coord->clock.wall_ms();
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &coord->txns);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it))) {
+	struct hmap_iter it;
+	hmap_iter_init(&it, &coord->txns);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it))) {
 		struct txn_meta *meta = e->value;
 		bool idle_state = meta->state == TXN_EMPTY || meta->state == TXN_COMPLETE_COMMIT ||
 				  meta->state == TXN_COMPLETE_ABORT;
@@ -816,7 +798,7 @@ struct replay {
 	int skipped;
 };
 
-static int replay_record(void *arg, const struct grec_batch_info *batch, const uint8_t *key, int32_t key_len,
+static int replay_record(void *arg, const struct batch_info *batch, const uint8_t *key, int32_t key_len,
 			 const uint8_t *value, int32_t value_len, int64_t offset)
 {
 	(void)offset;
@@ -842,36 +824,30 @@ static int replay_record(void *arg, const struct grec_batch_info *batch, const u
 	return rc;
 }
 
-static int replay_batches(void *arg, const uint8_t *data, size_t len)
+static int replay_batches(void *arg, int32_t partition, const uint8_t *data, size_t len)
 {
+	(void)partition;
 	struct replay *rp = arg;
-	return grec_batches_foreach(data, len, replay_record, rp, &rp->skipped);
+	return batches_foreach_record(data, len, replay_record, rp, &rp->skipped);
 }
 
 static int coord_replay(struct txn_coordinator *coord, char errmsg[ERRMSG_SIZE])
 {
-	struct meta_topic *topic = meta_topic_get(coord->topics, TXN_STATE_TOPIC);
+	struct meta_topic *topic = meta_topic_get(coord->topics, META_TXN_STATE_TOPIC);
 	if (!topic)
 		return 0;
 	coord->ttopic = topic;
 	coord->topic_partitions = topic->partition_count;
 	int64_t t0 = clock_mono_ms();
 	struct replay rp = {.coord = coord};
-	for (int32_t p = 0; p < topic->partition_count; p++) {
-		char label[64];
-		snprintf(label, sizeof(label), "%s-%d", TXN_STATE_TOPIC, p);
-		int rc = meta_partition_scan(topic->partitions[p], coord->load_buffer, replay_batches, &rp, label,
-					     errmsg);
-		if (rc == -SAMSA_ECORRUPT)
-			err_printf(errmsg, "%s: a record does not parse", label);
-		if (rc)
-			return rc < 0 ? rc : -SAMSA_ECORRUPT;
-	}
+	int rc = meta_topic_scan(topic, coord->load_buffer, replay_batches, &rp, errmsg);
+	if (rc)
+		return rc < 0 ? rc : -SAMSA_ECORRUPT;
 	int ongoing = 0, prepared = 0;
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &coord->txns);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it))) {
+	struct hmap_iter it;
+	hmap_iter_init(&it, &coord->txns);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it))) {
 		struct txn_meta *meta = e->value;
 		if (meta->state == TXN_ONGOING) {
 			ongoing++;
@@ -881,10 +857,10 @@ static int coord_replay(struct txn_coordinator *coord, char errmsg[ERRMSG_SIZE])
 		}
 	}
 	log_info("txn", "loaded %zu transactional ids (%d ongoing, %d to complete) from %lld records of %s in %lld ms",
-		 coord->txns.count, ongoing, prepared, (long long)rp.records, TXN_STATE_TOPIC,
+		 coord->txns.count, ongoing, prepared, (long long)rp.records, META_TXN_STATE_TOPIC,
 		 (long long)(clock_mono_ms() - t0));
 	if (rp.skipped)
-		log_warn("txn", "%s: skipped %d compressed or legacy batches", TXN_STATE_TOPIC, rp.skipped);
+		log_warn("txn", "%s: skipped %d compressed or legacy batches", META_TXN_STATE_TOPIC, rp.skipped);
 	return 0;
 }
 
@@ -903,8 +879,8 @@ struct txn_coordinator *txn_coordinator_open(const struct config *cfg, struct me
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&coord->qcond, &attr);
 	pthread_condattr_destroy(&attr);
-	ghmap_init(&coord->txns);
-	ghmap_init(&coord->parked);
+	hmap_init(&coord->txns);
+	hmap_init(&coord->parked);
 	coord->clock = opts && opts->clock ? *opts->clock : real_clock;
 	coord->max_timeout_ms = (int32_t)config_get_int(cfg, "transaction.max.timeout.ms");
 	coord->abort_interval_ms = config_get_int(cfg, "transaction.abort.timed.out.transaction.cleanup.interval.ms");
@@ -945,17 +921,17 @@ void txn_coordinator_stop(struct txn_coordinator *coord)
 	struct answers answers = {0};
 	pthread_mutex_lock(&coord->mu);
 	coord->serving = false;
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &coord->parked);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it))) {
+	struct hmap_iter it;
+	hmap_iter_init(&it, &coord->parked);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it))) {
 		struct waitlist *wl = e->value;
 		while (wl->head) {
 			struct txn_request *rq = wl->head;
 			wl->head = rq->next;
 			answers_add(&answers, rq, KERR_NOT_COORDINATOR);
 		}
-		ghmap_del(&coord->parked, e->key, e->key_len);
+		hmap_del(&coord->parked, e->key, e->key_len);
 		free(wl);
 	}
 	pthread_mutex_unlock(&coord->mu);
@@ -986,13 +962,13 @@ void txn_coordinator_close(struct txn_coordinator *coord)
 	if (!coord)
 		return;
 	txn_coordinator_stop(coord);
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &coord->txns);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it)))
+	struct hmap_iter it;
+	hmap_iter_init(&it, &coord->txns);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it)))
 		meta_remove(coord, ((struct txn_meta *)e->value)->id);
-	ghmap_fini(&coord->txns);
-	ghmap_fini(&coord->parked);
+	hmap_fini(&coord->txns);
+	hmap_fini(&coord->parked);
 	if (coord->ttopic)
 		meta_topic_put(coord->topics, coord->ttopic);
 	pthread_cond_destroy(&coord->qcond);
@@ -1011,10 +987,10 @@ static int answer(struct txn_result *res, int16_t error)
 
 static struct waitlist *waitlist_get(struct txn_coordinator *coord, const char *id, bool create)
 {
-	struct waitlist *wl = ghmap_get(&coord->parked, id, strlen(id));
+	struct waitlist *wl = hmap_get(&coord->parked, id, strlen(id));
 	if (!wl && create) {
 		wl = xcalloc(1, sizeof(*wl));
-		ghmap_put(&coord->parked, id, strlen(id), wl);
+		hmap_put(&coord->parked, id, strlen(id), wl);
 	}
 	return wl;
 }
@@ -1022,7 +998,7 @@ static struct waitlist *waitlist_get(struct txn_coordinator *coord, const char *
 static void waitlist_drop_if_idle(struct txn_coordinator *coord, const char *id, struct waitlist *wl)
 {
 	if (!wl->head && !wl->retrying) {
-		ghmap_del(&coord->parked, id, strlen(id));
+		hmap_del(&coord->parked, id, strlen(id));
 		free(wl);
 	}
 }
@@ -1159,6 +1135,10 @@ static void rerun_parked(struct txn_coordinator *coord, const char *id, struct a
 /* Runs rq (the caller's, on its stack), parking a copy when it must wait. */
 static int request_submit(struct txn_coordinator *coord, struct txn_request *rq, struct txn_result *res)
 {
+	if (!rq->id || !*rq->id)
+		return answer(res, KERR_INVALID_REQUEST);
+	if (rq->kind == REQ_INIT && (rq->timeout_ms <= 0 || rq->timeout_ms > coord->max_timeout_ms))
+		return answer(res, KERR_INVALID_TRANSACTION_TIMEOUT);
 	pthread_mutex_lock(&coord->mu);
 	int rc = request_run(coord, rq, res);
 	if (rc == REQ_PARK) {
@@ -1186,10 +1166,6 @@ int txn_init_producer_id(struct txn_coordinator *coord, const char *transactiona
 			 int64_t expected_pid, int16_t expected_epoch, struct txn_result *res, txn_done_fn done,
 			 void *arg)
 {
-	if (!transactional_id || !*transactional_id)
-		return answer(res, KERR_INVALID_REQUEST);
-	if (timeout_ms <= 0 || timeout_ms > coord->max_timeout_ms)
-		return answer(res, KERR_INVALID_TRANSACTION_TIMEOUT);
 	struct txn_request rq = {
 		.kind = REQ_INIT,
 		.id = (char *)transactional_id,
@@ -1206,8 +1182,6 @@ int txn_add_partitions(struct txn_coordinator *coord, const char *transactional_
 		       int16_t epoch, const struct txn_tps *parts, int16_t client_tv, struct txn_result *res,
 		       txn_done_fn done, void *arg)
 {
-	if (!transactional_id || !*transactional_id)
-		return answer(res, KERR_INVALID_REQUEST);
 	struct txn_request rq = {
 		.kind = REQ_ADD,
 		.id = (char *)transactional_id,
@@ -1242,8 +1216,6 @@ void txn_verify_partitions(struct txn_coordinator *coord, const char *transactio
 int txn_end(struct txn_coordinator *coord, const char *transactional_id, int64_t producer_id, int16_t epoch,
 	    bool commit, int16_t client_tv, struct txn_result *res, txn_done_fn done, void *arg)
 {
-	if (!transactional_id || !*transactional_id)
-		return answer(res, KERR_INVALID_REQUEST);
 	struct txn_request rq = {
 		.kind = REQ_END,
 		.id = (char *)transactional_id,
@@ -1321,10 +1293,10 @@ int16_t txn_list(struct txn_coordinator *coord, int32_t state_count, const enum 
 	int64_t now = coord->clock.wall_ms();
 	struct txn_listing *list = arena_alloc(arena, sizeof(*list) * (coord->txns.count + 1));
 	int32_t n = 0;
-	struct ghmap_iter it;
-	ghmap_iter_init(&it, &coord->txns);
-	struct ghmap_entry *e;
-	while ((e = ghmap_iter_next(&it))) {
+	struct hmap_iter it;
+	hmap_iter_init(&it, &coord->txns);
+	struct hmap_entry *e;
+	while ((e = hmap_iter_next(&it))) {
 		const struct txn_meta *meta = e->value;
 		if (!visible(meta))
 			continue;

@@ -22,7 +22,6 @@
 
 #include "txn/txn_meta.h"
 
-#define TXN_STATE_TOPIC "__transaction_state"
 #define TXN_LOG_KEY_TYPE 0
 #define TXN_LOG_VALUE_VERSION 1
 

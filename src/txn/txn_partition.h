@@ -1,7 +1,7 @@
 /* Transactions on the partition side (KIP-98, KIP-890 part 1): what the
  * transaction coordinator (txn/coordinator.c) and the group coordinator
- * (group/) ask of a data partition, and what the read side (Fetch, ListOffsets,
- * DescribeProducers) asks about it. Everything here works on the producer
+ * (its TxnOffsetCommit batches) ask of a data partition, and what the read
+ * side (Fetch, ListOffsets, DescribeProducers) asks about it. Everything here works on the producer
  * state that txn/partition_state.c attaches to every log partition; a
  * partition opened without it (no observer installed) has no transactions:
  * begin is a no-op, markers fail with -ENOTSUP, the LSO is the end offset.

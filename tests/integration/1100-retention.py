@@ -100,6 +100,13 @@ def test(t):
         low, high = wait_low(bs, "ret-time", lambda lo, hi: lo == segs_before[-1][0])
         log("ret-time: earliest offset %d after %.1f s" % (low, time.monotonic() - t0))
         check(high == total["ret-time"], "ret-time: high watermark still %d" % high)
+        # The start offset is published before the files are unlinked; the round's
+        # INFO line comes after them.
+        deadline = time.monotonic() + 10
+        while (not any("log start offset now %d" % low in l
+                       for l in b.grep_log(r"ret-time-0: retention deleted"))
+               and time.monotonic() < deadline):
+            time.sleep(0.1)
         segs = files(b, "ret-time")
         check([s[0] for s in segs] == [low], "ret-time: only the active segment (base %d) is left on disk"
               % low, segs)

@@ -21,7 +21,9 @@
 #include "group/coordinator.h"
 #include "group/records.h"
 #include "log/flusher.h"
+#include "meta/internal_topics.h"
 #include "meta/topics.h"
+#include "proto/batch.h"
 #include "proto/gen/errors.h"
 
 static int64_t fake_mono = 5000000;
@@ -201,10 +203,10 @@ static void test_commit_fetch_and_replay(void **state)
 	const char *md;
 	assert_int_equal(fetch(fx, "g", 0, &md), 43);
 	assert_string_equal(md, "again");
-	struct meta_topic *ot = meta_topic_get(fx->topics, GROUP_OFFSETS_TOPIC);
+	struct meta_topic *ot = meta_topic_get(fx->topics, META_OFFSETS_TOPIC);
 	assert_non_null(ot);
 	assert_int_equal(ot->partition_count, 3);
-	int32_t p = grec_partition_for("g", 3);
+	int32_t p = meta_internal_partition_for("g", 3);
 	assert_int_equal(log_partition_end_offset(ot->partitions[p]), 3);
 	meta_topic_put(fx->topics, ot);
 
@@ -389,16 +391,16 @@ static void test_invalid_group_ids(void **state)
 static void test_records_roundtrip(void **state)
 {
 	(void)state;
-	struct grec_buf key, value;
-	grec_buf_init(&key);
-	grec_buf_init(&value);
+	struct bytebuf key, value;
+	bytebuf_init(&key);
+	bytebuf_init(&value);
 	grec_offset_key(&key, "grp", "topic", 7);
 	grec_offset_value(&value, 1234, 5, "md", 99);
-	struct grec_batch batch;
-	grec_batch_init(&batch, 1000);
-	grec_batch_add(&batch, &key, value.data, (int32_t)value.len);
-	grec_batch_add(&batch, &key, NULL, -1);
-	grec_batch_finish(&batch);
+	struct batch_builder batch;
+	batch_builder_init(&batch, 1000);
+	batch_builder_add(&batch, key.data, key.len, value.data, (int32_t)value.len);
+	batch_builder_add(&batch, key.data, key.len, NULL, -1);
+	batch_builder_finish(&batch);
 	struct grec_key k;
 	assert_int_equal(grec_parse_key(key.data, key.len, &k), 0);
 	assert_int_equal(k.type, GREC_OFFSET);
@@ -411,13 +413,13 @@ static void test_records_roundtrip(void **state)
 	assert_int_equal(o.leader_epoch, 5);
 	assert_true(kstr_eq_cstr(o.metadata, "md"));
 	assert_int_equal(o.commit_timestamp, 99);
-	assert_int_equal(grec_batches_next_offset(batch.buf.data, batch.buf.len), 2);
+	assert_int_equal(batches_next_offset(batch.buf.data, batch.buf.len), 2);
 	/* Java's String.hashCode of "grp" */
-	assert_int_equal(grec_partition_for("grp", 50), (103 * 31 * 31 + 114 * 31 + 112) % 50);
-	assert_int_equal(grec_partition_for("", 50), 0);
-	grec_batch_fini(&batch);
-	grec_buf_fini(&key);
-	grec_buf_fini(&value);
+	assert_int_equal(meta_internal_partition_for("grp", 50), (103 * 31 * 31 + 114 * 31 + 112) % 50);
+	assert_int_equal(meta_internal_partition_for("", 50), 0);
+	batch_builder_fini(&batch);
+	bytebuf_fini(&key);
+	bytebuf_fini(&value);
 }
 
 int main(void)

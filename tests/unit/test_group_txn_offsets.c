@@ -24,7 +24,9 @@
 #include "group/records.h"
 #include "log/flusher.h"
 #include "log/partition.h"
+#include "meta/internal_topics.h"
 #include "meta/topics.h"
+#include "proto/batch.h"
 #include "proto/gen/errors.h"
 #include "proto/records.h"
 #include "txn/txn_partition.h"
@@ -136,8 +138,8 @@ static void wait_done(struct done_flag *d)
 static int32_t add_offsets(struct fixture *fx, const char *group, int64_t pid, int16_t epoch)
 {
 	int32_t p = group_offsets_partition(fx->coord, group);
-	assert_int_equal(p, grec_partition_for(group, 3));
-	struct meta_topic *ot = meta_topic_get(fx->topics, GROUP_OFFSETS_TOPIC);
+	assert_int_equal(p, meta_internal_partition_for(group, 3));
+	struct meta_topic *ot = meta_topic_get(fx->topics, META_OFFSETS_TOPIC);
 	assert_non_null(ot);
 	txn_partition_begin(ot->partitions[p], pid, epoch);
 	meta_topic_put(fx->topics, ot);
@@ -149,14 +151,10 @@ static int16_t txn_commit_v(struct fixture *fx, const char *group, int64_t pid, 
 {
 	struct group_commit_partition p = {"t", partition, offset, 4, "txn", -1, KERR_NONE};
 	struct group_txn_commit_args a = {
-		.group_id = group,
-		.member_id = "",
-		.generation = -1,
+		.commit = {.group_id = group, .member_id = "", .generation = -1, .count = 1, .partitions = &p},
 		.producer_id = pid,
 		.producer_epoch = epoch,
 		.abortable_known = abortable_known,
-		.count = 1,
-		.partitions = &p,
 	};
 	struct done_flag d = {0};
 	if (group_txn_commit_offsets(fx->coord, &a, on_done, &d))
@@ -292,27 +290,30 @@ static void test_refusals(void **state)
 	/* group checks: a generation for a group that does not exist, a member
 	 * the group does not know, an empty group id, metadata too large */
 	struct group_commit_partition part = {"t", 0, 1, -1, NULL, -1, KERR_NONE};
-	struct group_txn_commit_args a = {.group_id = "nope", .member_id = "m", .generation = 4,
-					  .producer_id = 1000, .producer_epoch = 3, .count = 1, .partitions = &part};
+	struct group_txn_commit_args a = {
+		.commit = {.group_id = "nope", .member_id = "m", .generation = 4, .count = 1, .partitions = &part},
+		.producer_id = 1000,
+		.producer_epoch = 3,
+	};
 	assert_int_equal(group_txn_commit_offsets(fx->coord, &a, on_done, NULL), 0);
 	assert_int_equal(part.error, KERR_ILLEGAL_GENERATION);
 	assert_int_equal(commit(fx, "g", 1, 1), KERR_NONE);
 	part.error = KERR_NONE;
-	a.group_id = "g";
-	a.generation = 0;
+	a.commit.group_id = "g";
+	a.commit.generation = 0;
 	assert_int_equal(group_txn_commit_offsets(fx->coord, &a, on_done, NULL), 0);
 	assert_int_equal(part.error, KERR_UNKNOWN_MEMBER_ID);
 	part.error = KERR_NONE;
-	a.group_id = "";
+	a.commit.group_id = "";
 	assert_int_equal(group_txn_commit_offsets(fx->coord, &a, on_done, NULL), 0);
 	assert_int_equal(part.error, KERR_INVALID_GROUP_ID);
 	char big[5000];
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	part = (struct group_commit_partition){"t", 0, 1, -1, big, -1, KERR_NONE};
-	a.group_id = "g";
-	a.member_id = "";
-	a.generation = -1;
+	a.commit.group_id = "g";
+	a.commit.member_id = "";
+	a.commit.generation = -1;
 	assert_int_equal(group_txn_commit_offsets(fx->coord, &a, on_done, NULL), 0);
 	assert_int_equal(part.error, KERR_OFFSET_METADATA_TOO_LARGE);
 	/* a stale marker is refused and leaves the pending offsets alone */
@@ -369,7 +370,7 @@ static void test_replay(void **state)
 	assert_int_equal(stable_error(fx, "other", 1), KERR_UNSTABLE_OFFSET_COMMIT);
 	/* the transaction coordinator's recovery writes the missing markers */
 	end_txn(fx, p, 1002, 0, true);
-	end_txn(fx, grec_partition_for("other", 3), 1003, 0, false);
+	end_txn(fx, meta_internal_partition_for("other", 3), 1003, 0, false);
 	assert_int_equal(fetch(fx, "g", 1), 12);
 	assert_int_equal(stable_error(fx, "other", 1), KERR_NONE);
 	assert_int_equal(fetch(fx, "other", 1), -1);
@@ -408,7 +409,7 @@ static void test_tombstones_drop_pending(void **state)
 	wait_done(&d2);
 	assert_int_equal(errors[0], KERR_NONE);
 	assert_int_equal(stable_error(fx, "h", 1), KERR_NONE);
-	end_txn(fx, grec_partition_for("h", 3), 1001, 0, true);
+	end_txn(fx, meta_internal_partition_for("h", 3), 1001, 0, true);
 	assert_int_equal(fetch(fx, "h", 1), -1);
 
 	reopen(fx);
@@ -450,7 +451,7 @@ static void test_expiry_spares_pending(void **state)
 
 	end_txn(fx, p, 1000, 0, true);
 	assert_int_equal(fetch(fx, "simple", 0), 10);
-	end_txn(fx, grec_partition_for("txnonly", 3), 1001, 0, false);
+	end_txn(fx, meta_internal_partition_for("txnonly", 3), 1001, 0, false);
 	/* the transactions are over: the offset (committed at the time of its
 	 * TxnOffsetCommit, 122 s ago) expires, and both groups, Empty without
 	 * offsets, go */
@@ -466,25 +467,25 @@ static void test_expiry_spares_pending(void **state)
 static void test_records_transactional_batch(void **state)
 {
 	(void)state;
-	struct grec_buf key, value;
-	grec_buf_init(&key);
-	grec_buf_init(&value);
+	struct bytebuf key, value;
+	bytebuf_init(&key);
+	bytebuf_init(&value);
 	grec_offset_key(&key, "grp", "topic", 7);
 	grec_offset_value(&value, 1234, 5, "md", 99);
-	struct grec_batch batch;
-	grec_batch_init(&batch, 1000);
-	grec_batch_set_producer(&batch, 77, 3);
-	grec_batch_add(&batch, &key, value.data, (int32_t)value.len);
-	grec_batch_finish(&batch);
+	struct batch_builder batch;
+	batch_builder_init(&batch, 1000);
+	batch_builder_set_producer(&batch, 77, 3);
+	batch_builder_add(&batch, key.data, key.len, value.data, (int32_t)value.len);
+	batch_builder_finish(&batch);
 	struct records_batch_header hdr;
 	records_header_parse(batch.buf.data, &hdr);
 	assert_int_equal(hdr.producer_id, 77);
 	assert_int_equal(hdr.producer_epoch, 3);
 	assert_int_equal(hdr.base_sequence, -1);
 	assert_int_equal(hdr.attributes, RECORDS_ATTR_TRANSACTIONAL);
-	grec_batch_fini(&batch);
-	grec_buf_fini(&key);
-	grec_buf_fini(&value);
+	batch_builder_fini(&batch);
+	bytebuf_fini(&key);
+	bytebuf_fini(&value);
 }
 
 int main(void)

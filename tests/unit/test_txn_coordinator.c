@@ -28,6 +28,7 @@
 #include "base/log.h"
 #include "log/flusher.h"
 #include "log/partition.h"
+#include "meta/internal_topics.h"
 #include "meta/topics.h"
 #include "proto/gen/errors.h"
 #include "txn/coordinator.h"
@@ -651,7 +652,7 @@ static void test_commit_and_replay(void **state)
 	assert_int_equal(r.producer_epoch, 0);
 	int64_t pid = r.producer_id;
 	assert_string_equal(state_of(fx, "app", NULL), "Empty");
-	struct meta_topic *log_topic = meta_topic_get(fx->topics, TXN_STATE_TOPIC); /* created on first use */
+	struct meta_topic *log_topic = meta_topic_get(fx->topics, META_TXN_STATE_TOPIC); /* created on first use */
 	assert_non_null(log_topic);
 	assert_int_equal(log_topic->partition_count, 3);
 	meta_topic_put(fx->topics, log_topic);
