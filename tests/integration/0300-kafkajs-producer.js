@@ -14,8 +14,8 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
 const fs = require('fs')
 const path = require('path')
-const { Broker, check, log, main, pyJsonLines, MOCK } = require('./lib/harness')
-const { Kafka, Partitioners, CompressionTypes, logLevel } = require('kafkajs')
+const { Broker, check, kafkaClient, log, main, pyJsonLines, MOCK } = require('./lib/harness')
+const { Partitioners, CompressionTypes } = require('kafkajs')
 
 const TOPICS = { 'js-single': 1, 'js-batch': 4, 'js-other': 2, 'js-legacy': 5, 'js-custom': 3, 'js-acks': 1 }
 
@@ -52,9 +52,7 @@ async function offsetsByPartition (admin, topic) {
 // broker answered a request kafkajs expected no answer to (acks=0) or mixed up
 // correlation ids.
 const clientLog = []
-const logCreator = () => ({ namespace, level, log: entry }) => {
-  const { message, ...extra } = entry
-  const line = `kafkajs ${level === logLevel.ERROR ? 'ERROR' : 'WARN'} [${namespace}] ${message} ${JSON.stringify(extra)}`
+function onClientLog (line) {
   clientLog.push(line)
   log(line)
 }
@@ -62,13 +60,7 @@ const logCreator = () => ({ namespace, level, log: entry }) => {
 main(async (t) => {
   const b = new Broker(t, { mockTopics: Object.entries(TOPICS).map(([k, v]) => `${k}:${v}`) })
   await b.start()
-  const kafka = new Kafka({
-    clientId: 'samsa-itest-kafkajs',
-    brokers: [b.bootstrap],
-    logLevel: logLevel.WARN,
-    logCreator,
-    retry: { retries: 3, initialRetryTime: 200 }
-  })
+  const kafka = kafkaClient(b.bootstrap, 'samsa-itest-kafkajs', onClientLog, { retries: 3, initialRetryTime: 200 })
   const admin = kafka.admin()
   await admin.connect()
   if (!MOCK) {

@@ -25,31 +25,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from samsa_harness import MOCK, Broker, TestFailure, check, itest_bin, log, main  # noqa: E402
+from samsa_harness import MOCK, Broker, TestFailure, check, itest_bin, log, main, read_ack_log  # noqa: E402
 import kclient  # noqa: E402
 
 KILLS = int(os.environ.get("SAMSA_CRASH_KILLS", 20))
 TOPIC = "crash"
-
-
-def read_acks(path):
-    """(acked list of (seq, attempt, offset) in arrival order, failed list, end line)."""
-    acked, failed, end = [], [], None
-    try:
-        with open(path) as f:
-            for line in f:
-                if not line.endswith("\n"):
-                    break  # partial line still being written
-                w = line.split()
-                if w[0] == "A":
-                    acked.append((int(w[1]), int(w[2]), int(w[3])))
-                elif w[0] == "F":
-                    failed.append((int(w[1]), int(w[2]), w[3]))
-                elif w[0] == "END":
-                    end = line.strip()
-    except FileNotFoundError:
-        pass
-    return acked, failed, end
 
 
 def test(t):
@@ -78,11 +58,11 @@ def test(t):
                 delay = rng.uniform(0.2, 1.5)
                 time.sleep(delay)
                 w0 = time.monotonic()
-                while len(read_acks(ack_path)[0]) == prev_acks and time.monotonic() - w0 < 5:
+                while len(read_ack_log(ack_path)[0]) == prev_acks and time.monotonic() - w0 < 5:
                     time.sleep(0.05)
                 b.require_alive("before kill %d" % k)
                 b.kill9()
-                acked, failed, _ = read_acks(ack_path)
+                acked, failed, _ = read_ack_log(ack_path)
                 progress.append(len(acked) - prev_acks)
                 prev_acks = len(acked)
                 max_off = max((a[2] for a in acked), default=-1)
@@ -124,7 +104,7 @@ def test(t):
         log("%d kills in %.1f s; restarts took %.2f s on average, %.2f s at most"
             % (KILLS, time.monotonic() - t_start, sum(restart_times) / len(restart_times),
                max(restart_times)))
-        acked, failed, end = read_acks(ack_path)
+        acked, failed, end = read_ack_log(ack_path)
         log("producer: %s" % end)
         check(end is not None, "the producer's ack log is complete")
         busy = sum(1 for n in progress if n > 0)

@@ -15,36 +15,14 @@
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
 const { spawn } = require('child_process')
-const { Broker, TestFailure, check, log, main, sleep } = require('./lib/harness')
-const { Kafka, logLevel } = require('kafkajs')
+const { Broker, check, kafkaClient, log, main, sleep, until } = require('./lib/harness')
 
 const clientLog = []
-const logCreator = () => ({ namespace, level, log: entry }) => {
-  const { message, ...extra } = entry
-  const line = `kafkajs ${level === logLevel.ERROR ? 'ERROR' : 'WARN'} [${namespace}] ${message} ${JSON.stringify(extra)}`
+function onClientLog (line) {
   clientLog.push(line)
   // a heartbeat answered REBALANCE_IN_PROGRESS is how members learn of a
   // rebalance; kafkajs logs it at ERROR level
   if (process.argv[2] !== 'child' && !/rebalancing/.test(line)) log(line)
-}
-
-function newKafka (bootstrap, clientId) {
-  return new Kafka({
-    clientId,
-    brokers: [bootstrap],
-    logLevel: logLevel.WARN,
-    logCreator,
-    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 }
-  })
-}
-
-async function until (cond, timeoutMs, what) {
-  const t0 = Date.now()
-  for (;;) {
-    if (await cond()) return (Date.now() - t0) / 1000
-    if (Date.now() - t0 > timeoutMs) throw new TestFailure(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(50)
-  }
 }
 
 // A consumer whose received records and latest assignment are recorded.
@@ -101,7 +79,7 @@ async function produce (producer, topic, n, prefix, partitions) {
 // ---- child mode: a consumer process that commits at offset 20 and waits to be killed
 async function child () {
   const [, , , bootstrap, topic] = process.argv
-  const kafka = newKafka(bootstrap, 'manual-child')
+  const kafka = kafkaClient(bootstrap, 'manual-child', onClientLog)
   let committed = false
   const st = await startConsumer(kafka, 'manual', [topic], {
     autoCommit: false,
@@ -119,7 +97,7 @@ async function child () {
 async function test (t) {
   const b = new Broker(t, { config: { 'group.initial.rebalance.delay.ms': '300' } })
   await b.start()
-  const kafka = newKafka(b.bootstrap, 'samsa-itest-groups')
+  const kafka = kafkaClient(b.bootstrap, 'samsa-itest-groups', onClientLog)
   const admin = kafka.admin()
   await admin.connect()
   await admin.createTopics({

@@ -13,23 +13,12 @@
 'use strict'
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
-const { Broker, TestFailure, check, log, main, sleep } = require('./lib/harness')
-const { Kafka, logLevel, AssignerProtocol } = require('kafkajs')
+const { Broker, check, kafkaClient, log, main, sleep, until } = require('./lib/harness')
+const { AssignerProtocol } = require('kafkajs')
 
 const TOPIC = 'admin-t'
-const logCreator = () => ({ namespace, level, log: entry }) => {
-  const { message, ...extra } = entry
-  if (/rebalancing/.test(message + JSON.stringify(extra))) return
-  log(`kafkajs ${level === logLevel.ERROR ? 'ERROR' : 'WARN'} [${namespace}] ${message} ${JSON.stringify(extra)}`)
-}
-
-async function until (cond, timeoutMs, what) {
-  const t0 = Date.now()
-  for (;;) {
-    if (await cond()) return (Date.now() - t0) / 1000
-    if (Date.now() - t0 > timeoutMs) throw new TestFailure(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(50)
-  }
+function onClientLog (line) {
+  if (!/rebalancing/.test(line)) log(line)
 }
 
 async function committed (admin, groupId) {
@@ -52,13 +41,7 @@ async function simpleConsumer (kafka, groupId) {
 main(async (t) => {
   const b = new Broker(t, { config: { 'group.initial.rebalance.delay.ms': '0' } })
   await b.start()
-  const kafka = new Kafka({
-    clientId: 'samsa-itest-admin',
-    brokers: [b.bootstrap],
-    logLevel: logLevel.WARN,
-    logCreator,
-    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 }
-  })
+  const kafka = kafkaClient(b.bootstrap, 'samsa-itest-admin', onClientLog)
   const admin = kafka.admin()
   await admin.connect()
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3 }] })

@@ -24,32 +24,11 @@ from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
 
 from kclient import create_topic  # noqa: E402
-from kwire import parse_batches, read_varint  # noqa: E402
+from kwire import batch_records, parse_batches  # noqa: E402
 from samsa_harness import Broker, TestFailure, check, log, main  # noqa: E402
 
 TOPIC = "resume-t"
 PARTITIONS = 4
-
-
-def records(batch):
-    """(key, value) of each record of one uncompressed v2 batch; value None for a tombstone."""
-    count = struct.unpack(">i", batch[57:61])[0]
-    pos = 61
-    out = []
-    for _ in range(count):
-        length, pos = read_varint(batch, pos)
-        end = pos + length
-        pos += 1  # attributes
-        _, pos = read_varint(batch, pos)  # timestamp delta
-        _, pos = read_varint(batch, pos)  # offset delta
-        klen, pos = read_varint(batch, pos)
-        key = batch[pos:pos + klen]
-        pos += klen
-        vlen, pos = read_varint(batch, pos)
-        value = None if vlen < 0 else batch[pos:pos + vlen]
-        out.append((key, value))
-        pos = end
-    return out
 
 
 def produce(bootstrap, n, prefix):
@@ -174,7 +153,7 @@ def test(t):
                     check_batch = b["magic"] == 2 and b["crc_ok"] and b["attributes"] == 0
                     if not check_batch:
                         raise TestFailure("%s/%s: bad batch %s" % (d, name, b))
-                    for key, value in records(data[b["pos"]:b["pos"] + b["size"]]):
+                    for _, key, value in batch_records(data[b["pos"]:b["pos"] + b["size"]]):
                         kv = struct.unpack(">h", key[:2])[0]
                         vv = struct.unpack(">h", value[:2])[0] if value is not None else None
                         kinds[(kv, vv)] = kinds.get((kv, vv), 0) + 1

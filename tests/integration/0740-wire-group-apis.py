@@ -15,12 +15,12 @@ error paths real clients rarely take:
 """
 
 import os
-import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 
-from kwire import Conn, compact_string, i16, i32, i64, read_uvarint, request, request_v2, string, uvarint  # noqa: E402
+import kwire  # noqa: E402
+from kwire import arr, carr, compact_string, i16, i32, i64, nbytes, string, uvarint  # noqa: E402
 from samsa_harness import Broker, check, main  # noqa: E402
 
 JOIN, SYNC, HEARTBEAT, LEAVE = 11, 14, 12, 13
@@ -31,89 +31,12 @@ UNKNOWN_MEMBER, INVALID_SESSION_TIMEOUT, NON_EMPTY_GROUP = 25, 26, 68
 MEMBER_ID_REQUIRED, FENCED_INSTANCE_ID, SUBSCRIBED_TO_TOPIC = 79, 82, 86
 
 
-class R:
-    """Reads a response body."""
-
-    def __init__(self, data):
-        self.d = data
-        self.p = 0
-
-    def take(self, n):
-        v = self.d[self.p:self.p + n]
-        self.p += n
-        return v
-
-    def i8(self):
-        return struct.unpack(">b", self.take(1))[0]
-
-    def i16(self):
-        return struct.unpack(">h", self.take(2))[0]
-
-    def i32(self):
-        return struct.unpack(">i", self.take(4))[0]
-
-    def i64(self):
-        return struct.unpack(">q", self.take(8))[0]
-
-    def str(self):
-        n = self.i16()
-        return None if n < 0 else self.take(n).decode()
-
-    def bytes(self):
-        n = self.i32()
-        return None if n < 0 else self.take(n)
-
-    def uv(self):
-        v, self.p = read_uvarint(self.d, self.p)
-        return v
-
-    def cstr(self):
-        n = self.uv()
-        return None if n == 0 else self.take(n - 1).decode()
-
-    def carr(self):
-        return self.uv() - 1
-
-    def tags(self):
-        for _ in range(self.uv()):
-            self.uv()
-            self.take(self.uv())
-
-
-def arr(items):
-    return i32(len(items)) + b"".join(items)
-
-
-def carr(items):
-    return uvarint(len(items) + 1) + b"".join(items)
-
-
-def nbytes(b):
-    return i32(len(b)) + b
-
-
 def subscription(topics):
     """ConsumerProtocolSubscription v0."""
     return i16(0) + arr([string(t) for t in topics]) + i32(-1)
 
 
-class Client:
-    def __init__(self, port):
-        self.c = Conn("127.0.0.1", port)
-        self.corr = 0
-
-    def call(self, api, version, body, flexible=False):
-        self.corr += 1
-        frame = (request_v2 if flexible else request)(api, version, self.corr, body)
-        self.c.send(frame)
-        payload = self.c.recv_frame(timeout=30)
-        corr = struct.unpack(">i", payload[:4])[0]
-        assert corr == self.corr, (corr, self.corr)
-        r = R(payload[4:])
-        if flexible:
-            r.tags()
-        return r
-
+class Client(kwire.Client):
     def join(self, group, member="", instance=None, session=10000, protocol_type="consumer",
              protocols=(("range", b"m"),), version=5):
         body = string(group) + i32(session)
@@ -166,20 +89,13 @@ class Client:
                      for t, ps in offsets.items()])
         r = self.call(COMMIT, 7, body)
         r.i32()
-        out = {}
-        for _ in range(r.i32()):
-            t = r.str()
-            for _ in range(r.i32()):
-                p = r.i32()
-                out[(t, p)] = r.i16()
-        return out
+        return r.partition_errors()
 
     def fetch_v8(self, groups):
         """groups: [(group, None | {topic: [partitions]})] -> {group: (error, {(t, p): (offset, md, err)})}"""
         items = []
         for g, topics in groups:
-            tb = uvarint(0) if topics is None else carr(
-                [compact_string(t) + carr([i32(p) for p in ps]) + uvarint(0) for t, ps in topics.items()])
+            tb = uvarint(0) if topics is None else kwire.topic_partitions(topics, flexible=True)
             items.append(compact_string(g) + tb + uvarint(0))
         r = self.call(FETCH, 8, carr(items) + b"\x00" + uvarint(0), flexible=True)
         r.i32()
@@ -245,17 +161,10 @@ class Client:
         return {r.str(): r.i16() for _ in range(r.i32())}
 
     def offset_delete(self, group, topics):
-        body = string(group) + arr([string(t) + arr([i32(p) for p in ps]) for t, ps in topics.items()])
-        r = self.call(OFFSET_DELETE, 0, body)
+        r = self.call(OFFSET_DELETE, 0, string(group) + kwire.topic_partitions(topics))
         err = r.i16()
         r.i32()
-        out = {}
-        for _ in range(r.i32()):
-            t = r.str()
-            for _ in range(r.i32()):
-                p = r.i32()
-                out[(t, p)] = r.i16()
-        return err, out
+        return err, r.partition_errors()
 
     def create_topic(self, name, partitions):
         body = arr([string(name) + i32(partitions) + i16(1) + arr([]) + arr([])]) + i32(10000)
@@ -359,7 +268,7 @@ def test(t):
         err, groups = s2.list_groups_v4([])
         check(groups.get("gs") == ("consumer", "Empty"), "the group is Empty afterwards", groups)
         for cl in (a, b, c, s1, s2):
-            cl.c.close()
+            cl.close()
 
 
 main(test)

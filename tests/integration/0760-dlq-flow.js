@@ -15,8 +15,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
 const path = require('path')
 const { execFileSync } = require('child_process')
-const { Broker, TestFailure, check, log, main, sleep, REPO } = require('./lib/harness')
-const { Kafka, logLevel } = require('kafkajs')
+const { Broker, TestFailure, check, kafkaClient, log, main, sleep, until, REPO } = require('./lib/harness')
 
 const SAMSA = process.env.SAMSA || path.join(REPO, 'build', 'asan', 'samsa')
 const TOPIC = 'orders'
@@ -27,21 +26,10 @@ const POISON = new Set([7, 23, 42, 58]) // fail every time
 const TRANSIENT = new Set([11, 30]) // fail twice, then succeed
 const MAX_ATTEMPTS = 3
 
-const logCreator = () => ({ namespace, level, log: entry }) => {
-  const { message, ...extra } = entry
+function onClientLog (line) {
   // the handler's own failures (kafkajs logs them, then redelivers) and the
   // rebalance notices are expected
-  if (/Error when calling eachMessage|rebalancing|Restarting the consumer/i.test(message)) return
-  log(`kafkajs ${level === logLevel.ERROR ? 'ERROR' : 'WARN'} [${namespace}] ${message} ${JSON.stringify(extra)}`)
-}
-
-async function until (cond, timeoutMs, what) {
-  const t0 = Date.now()
-  for (;;) {
-    if (await cond()) return (Date.now() - t0) / 1000
-    if (Date.now() - t0 > timeoutMs) throw new TestFailure(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(50)
-  }
+  if (!/Error when calling eachMessage|rebalancing|Restarting the consumer/i.test(line)) log(line)
 }
 
 const headersToStrings = (headers) =>
@@ -57,13 +45,7 @@ function handleOrder (order, attempt) {
 async function test (t) {
   const b = new Broker(t, { config: { 'group.initial.rebalance.delay.ms': '0' } })
   await b.start()
-  const kafka = new Kafka({
-    clientId: 'dlq-test',
-    brokers: [b.bootstrap],
-    logLevel: logLevel.WARN,
-    logCreator,
-    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 }
-  })
+  const kafka = kafkaClient(b.bootstrap, 'dlq-test', onClientLog)
   const admin = kafka.admin()
   await admin.connect()
   await admin.createTopics({

@@ -20,18 +20,12 @@
 'use strict'
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
-const { Broker, check, log, main, pyJsonLines, sleep, MOCK } = require('./lib/harness')
-const { Kafka, logLevel } = require('kafkajs')
+const { Broker, check, kafkaClient, log, main, pyJsonLines, sleep, MOCK } = require('./lib/harness')
 
 const TOPIC = 'idem-js'
 const PARTITIONS = 3
 
 const clientLog = []
-const logCreator = () => ({ namespace, level, log: entry }) => {
-  const { message, ...extra } = entry
-  const line = `kafkajs ${level === logLevel.ERROR ? 'ERROR' : 'WARN'} [${namespace}] ${message} ${JSON.stringify(extra)}`
-  clientLog.push(line)
-}
 
 // Sends msgs (each {i, partition}) in one send(); resolves to the per-partition
 // base offsets kafkajs got back, keyed by partition.
@@ -52,13 +46,8 @@ async function sendBatch (producer, msgs) {
 async function test (t) {
   const broker = new Broker(t, { config: { 'num.partitions': PARTITIONS }, mockTopics: [`${TOPIC}:${PARTITIONS}`] })
   await broker.start()
-  const kafka = new Kafka({
-    clientId: 'idem-js',
-    brokers: [broker.bootstrap],
-    logLevel: logLevel.WARN,
-    logCreator,
-    retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1000 }
-  })
+  const kafka = kafkaClient(broker.bootstrap, 'idem-js', (line) => clientLog.push(line),
+    { retries: 40, initialRetryTime: 100, maxRetryTime: 1000 })
   const admin = kafka.admin()
   await admin.connect()
   if (!MOCK) await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }] })

@@ -18,117 +18,20 @@ delivery and no fatal (idempotence) error, and the broker must have answered som
 retried batches as duplicates (else the chaos missed and nothing was shown). Figures:
 connections cut, kills, retried batches answered as duplicates, producer state rebuilt."""
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from samsa_harness import MOCK, Broker, TestFailure, check, itest_bin, log, main  # noqa: E402
+from samsa_harness import MOCK, Broker, TestFailure, check, itest_bin, log, main, read_ack_log  # noqa: E402
 import kclient  # noqa: E402
+from chaos_proxy import ChaosProxy  # noqa: E402
 
 TOPIC = "idem-chaos"
 PARTITIONS = 3
 COUNT = int(os.environ.get("SAMSA_IDEM_COUNT", 200000))
 RATE = 10000
 KILLS = 3
-
-
-class ChaosProxy:
-    """Forwards 127.0.0.1:<port> to the broker; drop_all() cuts every open connection."""
-
-    def __init__(self, target_port):
-        self.target = target_port
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(128)
-        self.port = self.lsock.getsockname()[1]
-        self.lock = threading.Lock()
-        self.pairs = {}  # id -> [client, upstream, pumps still running]
-        self.next_id = 0
-        self.accepted = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.lsock.accept()
-            except OSError:
-                return
-            try:
-                u = socket.create_connection(("127.0.0.1", self.target), timeout=2)
-            except OSError:
-                c.close()  # broker down: the client sees the connection fail
-                continue
-            for s in (c, u):
-                s.settimeout(None)
-                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self.lock:
-                pid = self.next_id
-                self.next_id += 1
-                self.pairs[pid] = [c, u, 2]
-                self.accepted += 1
-            threading.Thread(target=self._pump, args=(pid, c, u), daemon=True).start()
-            threading.Thread(target=self._pump, args=(pid, u, c), daemon=True).start()
-
-    def _pump(self, pid, src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        self._shutdown(pid)
-        with self.lock:
-            entry = self.pairs[pid]
-            entry[2] -= 1
-            last = entry[2] == 0
-            if last:
-                del self.pairs[pid]
-        if last:  # both pumps are out: nobody uses the sockets any more
-            src.close()
-            dst.close()
-
-    def _shutdown(self, pid):
-        with self.lock:
-            entry = self.pairs.get(pid)
-            socks = entry[:2] if entry else []
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def drop_all(self):
-        with self.lock:
-            ids = list(self.pairs)
-        for pid in ids:
-            self._shutdown(pid)
-        return len(ids)
-
-    def close(self):
-        self.lsock.close()
-        self.drop_all()
-
-
-def read_acks(path):
-    acked, failed, end = [], [], None
-    with open(path) as f:
-        for line in f:
-            if not line.endswith("\n"):
-                break
-            w = line.split()
-            if w[0] == "A":
-                acked.append((int(w[1]), int(w[2]), int(w[3])))
-            elif w[0] == "F":
-                failed.append((int(w[1]), int(w[2]), w[3]))
-            elif w[0] == "END":
-                end = dict(kv.split("=", 1) for kv in w[1:])
-    return acked, failed, end
 
 
 def test(t):
@@ -180,7 +83,7 @@ def test(t):
                 prod.wait()
             prod_out.close()
         took = time.monotonic() - t0
-        acked, failed, end = read_acks(ack_path)
+        acked, failed, end = read_ack_log(ack_path)
         log("producer: %s in %.1f s" % (end, took))
         check(end is not None, "the producer's ack log is complete")
         check(end["fatal"] == "none", "no fatal idempotence error in librdkafka", end["fatal"])

@@ -21,68 +21,28 @@ InitProducerId and Produce for producer ids, epochs and sequences on the wire.
    are still answered with their original offsets, sequences continue, and new producer
    ids are above every id issued before."""
 import os
-import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from samsa_harness import MOCK, Broker, TestFailure, check, log, main  # noqa: E402
+from samsa_harness import MOCK, Broker, TestFailure, check, main  # noqa: E402
 import kclient  # noqa: E402
 import kwire  # noqa: E402
-from kwire import i16, i32, i64, string, uvarint, compact_string  # noqa: E402
+from kwire import compact_string, i16, i32, i64, uvarint  # noqa: E402
 from confluent_kafka import Producer  # noqa: E402
 
-API_INIT_PRODUCER_ID = 22
 NONE, OUT_OF_ORDER, INVALID_EPOCH, INVALID_TXN_STATE = 0, 45, 47, 48
 INVALID_REQUEST, INVALID_RECORD = 42, 87
 
 
-class Wire:
+class Wire(kwire.Client):
     def __init__(self, b):
-        self.b = b
-        self.corr = 0
-        self.c = None
-
-    def conn(self):
-        if self.c is None:
-            self.c = kwire.Conn("127.0.0.1", self.b.port)
-        return self.c
-
-    def close(self):
-        if self.c:
-            self.c.close()
-            self.c = None
-
-    def call(self, frame_fn, api, version, body):
-        self.corr += 1
-        c = self.conn()
-        c.send(frame_fn(api, version, self.corr, body))
-        payload = c.recv_frame(timeout=15)
-        corr = struct.unpack(">i", payload[:4])[0]
-        if corr != self.corr:
-            raise TestFailure("correlation id %d, sent %d" % (corr, self.corr))
-        return payload[4:]
-
-    def init_pid_v1(self, txn_id=None):
-        p = self.call(kwire.request, API_INIT_PRODUCER_ID, 1, string(txn_id) + i32(60000))
-        _thr, err, pid, epoch = struct.unpack(">ihqh", p[:16])
-        return err, pid, epoch
+        super().__init__(b.port, timeout=15)
 
     def init_pid_v4(self, txn_id=None, pid=-1, epoch=-1):
         body = compact_string(txn_id) + i32(60000) + i64(pid) + i16(epoch) + uvarint(0)
-        p = self.call(kwire.request_v2, API_INIT_PRODUCER_ID, 4, body)
-        p = p[1:]  # response header v1: tagged fields (empty)
-        _thr, err, rpid, repoch = struct.unpack(">ihqh", p[:16])
-        return err, rpid, repoch
-
-    def produce(self, topic, partition, records):
-        body = string(None) + i16(-1) + i32(10000)
-        body += i32(1) + string(topic) + i32(1) + i32(partition) + i32(len(records)) + records
-        p = self.call(kwire.request, kwire.API_PRODUCE, 3, body)
-        pos = 4
-        ln = struct.unpack(">h", p[pos:pos + 2])[0]
-        pos += 2 + ln + 4
-        _idx, err, base, _ts = struct.unpack(">ihqq", p[pos:pos + 22])
-        return err, base
+        r = self.call(kwire.API_INIT_PRODUCER_ID, 4, body, flexible=True)
+        r.i32()  # throttle
+        return r.i16(), r.i64(), r.i16()
 
 
 def batch(pid, epoch, seq, n, tag, attributes=0):
@@ -94,13 +54,11 @@ def disk_batches(pdir):
     """(base_offset, count, producer_id, epoch, base_seq) of every batch on disk."""
     out = []
     for path in kwire.segment_files(pdir):
-        data = open(path, "rb").read()
-        pos = 0
-        while pos + 61 <= len(data):
-            base, blen = struct.unpack(">qi", data[pos:pos + 12])
-            pid, epoch, seq, cnt = struct.unpack(">qhii", data[pos + 43:pos + 61])
-            out.append((base, cnt, pid, epoch, seq))
-            pos += 12 + blen
+        for h in kwire.parse_batches(open(path, "rb").read()):
+            if "torn_at" in h:
+                raise TestFailure("%s: a torn batch at %d" % (path, h["torn_at"]))
+            out.append((h["base_offset"], h["record_count"], h["producer_id"], h["producer_epoch"],
+                        h["base_sequence"]))
     return out
 
 
@@ -157,7 +115,7 @@ def test(t):
         test_confluent(b)
 
         w = Wire(b)
-        err, p1, e1 = w.init_pid_v1()
+        err, p1, e1 = w.init_pid()
         check(err == NONE and p1 >= 0 and e1 == 0, "InitProducerId v1: producer id %d, epoch 0" % p1, (err, e1))
         err, p2, e2 = w.init_pid_v4()
         check(err == NONE and p2 > p1 and e2 == 0, "InitProducerId v4: a new producer id %d" % p2, (err, p2, e2))
@@ -167,10 +125,10 @@ def test(t):
               (err, p3, e3))
         err, _, _ = w.init_pid_v4(pid=p2, epoch=-1)
         check(err == INVALID_REQUEST, "InitProducerId v4 with an id but no epoch: INVALID_REQUEST", err)
-        err, pid, _ = w.init_pid_v1("")
+        err, pid, _ = w.init_pid("")
         check(err == INVALID_REQUEST and pid == -1, "InitProducerId with an empty transactional id: INVALID_REQUEST",
               err)
-        err, pid, epoch = w.init_pid_v1("orders-tx")
+        err, pid, epoch = w.init_pid("orders-tx")
         check(err == NONE and pid > p3 and epoch == 0,
               "InitProducerId with transactional id 'orders-tx': a new producer id %d, epoch 0" % pid, (err, epoch))
 
@@ -234,7 +192,7 @@ def test(t):
         check(produce(1, 2, 1, "d") == (NONE, 16), "after kill -9: the retry is answered with offset 16")
         check(produce(1, 3, 1, "e") == (NONE, 17), "and the sequence continues at offset 17")
         check(produce(1, 2, 1, "d") == (NONE, 16), "the earlier batch is still a duplicate")
-        err, p4, _ = w.init_pid_v1()
+        err, p4, _ = w.init_pid()
         check(err == NONE and p4 > p3, "a producer id after the restarts (%d) is above all earlier ones" % p4)
         w.close()
         recs = kclient.read_partition(b.bootstrap, topic, 0)

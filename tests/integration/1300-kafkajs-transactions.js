@@ -22,8 +22,8 @@
 'use strict'
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
-const { Broker, TestFailure, check, log, main, sleep, MOCK } = require('./lib/harness')
-const { Kafka, CompressionTypes, logLevel } = require('kafkajs')
+const { Broker, TestFailure, check, kafkaClient, log, main, sleep, until, MOCK } = require('./lib/harness')
+const { CompressionTypes } = require('kafkajs')
 
 const TOPIC = 'txn-js'
 const SRC = 'txn-js-src'
@@ -32,20 +32,6 @@ const GROUP = 'js-eos'
 const TXN_ID = 'js-tx'
 
 const clientLog = []
-const logCreator = () => ({ namespace, level, log: entry }) => {
-  const { message, ...extra } = entry
-  clientLog.push(`kafkajs ${level === logLevel.ERROR ? 'ERROR' : 'WARN'} [${namespace}] ${message} ${JSON.stringify(extra)}`)
-}
-
-async function until (cond, timeoutMs, what) {
-  const t0 = Date.now()
-  for (;;) {
-    if (await cond()) return (Date.now() - t0) / 1000
-    if (Date.now() - t0 > timeoutMs) throw new TestFailure(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(50)
-  }
-}
-
 // Every error type in an error chain (kafkajs wraps protocol errors in retry errors).
 function errorTypes (e, out = []) {
   if (!e || out.length > 20) return out
@@ -170,13 +156,8 @@ async function test (t) {
   }
   const broker = new Broker(t, { config: { 'group.initial.rebalance.delay.ms': 0, 'offsets.topic.num.partitions': 3 } })
   await broker.start()
-  const kafka = new Kafka({
-    clientId: 'txn-js',
-    brokers: [broker.bootstrap],
-    logLevel: logLevel.WARN,
-    logCreator,
-    retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 }
-  })
+  const kafka = kafkaClient(broker.bootstrap, 'txn-js', (line) => clientLog.push(line),
+    { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 })
   const admin = kafka.admin()
   await admin.connect()
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }, { topic: SRC, numPartitions: 1 }] })

@@ -62,10 +62,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 from samsa_harness import MOCK, Broker, TestFailure, check, log, main  # noqa: E402
 import kclient  # noqa: E402
 import kwire  # noqa: E402
-from kwire import compact_string, i8, i16, i32, i64, read_uvarint, read_varint, string, uvarint  # noqa: E402
+from kwire import arr, carr, compact_string, i8, i16, i32, i64, string, uvarint  # noqa: E402
 
-PRODUCE, FETCH, LIST_OFFSETS, OFFSET_FETCH, FIND_COORDINATOR = 0, 1, 2, 9, 10
-API_VERSIONS, INIT_PID, ADD_PARTITIONS, ADD_OFFSETS, END_TXN = 18, 22, 24, 25, 26
+FETCH, LIST_OFFSETS, OFFSET_FETCH, FIND_COORDINATOR = 1, 2, 9, 10
+API_VERSIONS, ADD_PARTITIONS, ADD_OFFSETS, END_TXN = 18, 24, 25, 26
 TXN_OFFSET_COMMIT, DESCRIBE_PRODUCERS, DESCRIBE_TXNS, LIST_TXNS = 28, 61, 65, 66
 
 NONE, UNKNOWN_TOPIC, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE, INVALID_PID_MAPPING = 0, 3, 47, 48, 49
@@ -79,106 +79,20 @@ MANY = 24  # partitions of twmany, all in one transaction killed mid-completion
 
 # ---- reading responses ------------------------------------------------------------
 
-class R:
-    def __init__(self, data):
-        self.d = data
-        self.p = 0
-
-    def take(self, n):
-        if self.p + n > len(self.d):
-            raise TestFailure("response truncated: %d bytes wanted at %d of %d" % (n, self.p, len(self.d)))
-        v = self.d[self.p:self.p + n]
-        self.p += n
-        return v
-
-    def i8(self):
-        return struct.unpack(">b", self.take(1))[0]
-
-    def i16(self):
-        return struct.unpack(">h", self.take(2))[0]
-
-    def i32(self):
-        return struct.unpack(">i", self.take(4))[0]
-
-    def i64(self):
-        return struct.unpack(">q", self.take(8))[0]
-
-    def str(self):
-        n = self.i16()
-        return None if n < 0 else self.take(n).decode()
-
-    def bytes(self):
-        n = self.i32()
-        return None if n < 0 else self.take(n)
-
-    def uv(self):
-        v, self.p = read_uvarint(self.d, self.p)
-        return v
-
-    def cstr(self):
-        n = self.uv()
-        return None if n == 0 else self.take(n - 1).decode()
-
-    def cbytes(self):
-        n = self.uv()
-        return None if n == 0 else self.take(n - 1)
-
-    def carr(self):
-        return self.uv() - 1
-
-    def tags(self):
-        for _ in range(self.uv()):
-            self.uv()
-            self.take(self.uv())
-
-
-def arr(items):
-    return i32(len(items)) + b"".join(items)
-
-
-def carr(items):
-    return uvarint(len(items) + 1) + b"".join(items)
-
-
-def records_of(batch):
-    """[(offset, key, value)] of one uncompressed v2 batch (bytes of the whole batch)."""
-    base = struct.unpack(">q", batch[:8])[0]
-    count = struct.unpack(">i", batch[57:61])[0]
-    pos = 61
-    out = []
-    for _ in range(count):
-        length, pos = read_varint(batch, pos)
-        end = pos + length
-        pos += 1
-        _, pos = read_varint(batch, pos)
-        delta, pos = read_varint(batch, pos)
-        klen, pos = read_varint(batch, pos)
-        key = None if klen < 0 else batch[pos:pos + klen]
-        pos += max(klen, 0)
-        vlen, pos = read_varint(batch, pos)
-        value = None if vlen < 0 else batch[pos:pos + vlen]
-        out.append((base + delta, key, value))
-        pos = end
-    return out
-
-
 def batches_of(data):
     """Every whole batch of a Fetch records field as a dict: base, last, attributes,
     pid, epoch, seq, records [(offset, key, value)], and for control batches
     marker = 'commit' | 'abort' and coordinator_epoch."""
     out = []
-    pos = 0
-    while data and pos + 61 <= len(data):
-        base, blen = struct.unpack(">qi", data[pos:pos + 12])
-        if pos + 12 + blen > len(data):
+    for h in kwire.parse_batches(data or b""):
+        if "torn_at" in h:
             break  # a partial batch at the end of a fetch is normal
-        b = data[pos:pos + 12 + blen]
-        attrs, lod = struct.unpack(">hi", b[21:27])
-        pid, epoch, seq = struct.unpack(">qhi", b[43:57])
+        base, attrs = h["base_offset"], h["attributes"]
         if attrs & 0x07:
             raise TestFailure("batch at %d is compressed (attributes %#x); this test sends none" % (base, attrs))
-        d = {"base": base, "last": base + lod, "attributes": attrs, "pid": pid, "epoch": epoch, "seq": seq,
-             "records": records_of(b)}
+        d = {"base": base, "last": base + h["last_offset_delta"], "attributes": attrs, "pid": h["producer_id"],
+             "epoch": h["producer_epoch"], "seq": h["base_sequence"],
+             "records": kwire.batch_records(data[h["pos"]:h["pos"] + h["size"]])}
         if attrs & CONTROL:
             _, key, value = d["records"][0]
             kver, ktype = struct.unpack(">hh", key[:4])
@@ -187,7 +101,6 @@ def batches_of(data):
             d["coordinator_epoch"] = cepoch
             d["marker_versions"] = (kver, vver)
         out.append(d)
-        pos += 12 + blen
     return out
 
 
@@ -203,30 +116,20 @@ def txn_batch(pid, epoch, seq, vals, transactional=True):
 
 # ---- the raw client ------------------------------------------------------------------
 
-class Wire:
+def poll(fn, done, wait=15, pause=0.05):
+    """fn() again until done(its answer) or wait seconds are over; the last answer."""
+    deadline = time.monotonic() + wait
+    while True:
+        res = fn()
+        if done(res) or time.monotonic() > deadline:
+            return res
+        time.sleep(pause)
+
+
+class Wire(kwire.Client):
     def __init__(self, broker):
+        super().__init__(broker.port)
         self.b = broker
-        self.c = None
-        self.corr = 0
-
-    def close(self):
-        if self.c:
-            self.c.close()
-            self.c = None
-
-    def call(self, api, version, body, flexible=False):
-        if self.c is None:
-            self.c = kwire.Conn("127.0.0.1", self.b.port, timeout=30)
-        self.corr += 1
-        self.c.send((kwire.request_v2 if flexible else kwire.request)(api, version, self.corr, body))
-        payload = self.c.recv_frame(timeout=30)
-        corr = struct.unpack(">i", payload[:4])[0]
-        if corr != self.corr:
-            raise TestFailure("correlation id %d, sent %d" % (corr, self.corr))
-        r = R(payload[4:])
-        if flexible and api != API_VERSIONS:
-            r.tags()
-        return r
 
     def api_versions(self):
         r = self.call(API_VERSIONS, 0, b"")
@@ -244,53 +147,30 @@ class Wire:
         r.str()
         return err, r.i32(), r.str(), r.i32()
 
-    def init_pid(self, txn_id, timeout_ms=60000):
-        """InitProducerId v1 -> (error, producer id, epoch)."""
-        r = self.call(INIT_PID, 1, string(txn_id) + i32(timeout_ms))
-        r.i32()
-        return r.i16(), r.i64(), r.i16()
-
     def init_pid_retry(self, txn_id, timeout_ms=60000, wait=15):
         """InitProducerId, retried while CONCURRENT_TRANSACTIONS (as clients do);
         returns (error, pid, epoch, number of CONCURRENT_TRANSACTIONS answers)."""
-        deadline = time.monotonic() + wait
-        busy = 0
-        while True:
-            err, pid, epoch = self.init_pid(txn_id, timeout_ms)
-            if err != CONCURRENT_TXNS or time.monotonic() > deadline:
-                return err, pid, epoch, busy
-            busy += 1
-            time.sleep(0.05)
+        answers = []
+
+        def once():
+            answers.append(self.init_pid(txn_id, timeout_ms))
+            return answers[-1]
+
+        err, pid, epoch = poll(once, lambda res: res[0] != CONCURRENT_TXNS, wait)
+        return err, pid, epoch, len(answers) - 1
 
     def add_partitions(self, txn_id, pid, epoch, parts):
         """AddPartitionsToTxn v3 (flexible); parts {topic: [partition]} -> {(t, p): error}."""
-        body = compact_string(txn_id) + i64(pid) + i16(epoch)
-        body += carr([compact_string(t) + carr([i32(p) for p in ps]) + uvarint(0) for t, ps in parts.items()])
+        body = compact_string(txn_id) + i64(pid) + i16(epoch) + kwire.topic_partitions(parts, flexible=True)
         r = self.call(ADD_PARTITIONS, 3, body + uvarint(0), flexible=True)
         r.i32()
-        out = {}
-        for _ in range(r.carr()):
-            t = r.cstr()
-            for _ in range(r.carr()):
-                p = r.i32()
-                out[(t, p)] = r.i16()
-                r.tags()
-            r.tags()
-        return out
+        return r.partition_errors(flexible=True)
 
     def add_partitions_v1(self, txn_id, pid, epoch, parts):
         """AddPartitionsToTxn v1, as kafkajs and librdkafka send it -> {(t, p): error}."""
-        body = string(txn_id) + i64(pid) + i16(epoch)
-        body += arr([string(t) + arr([i32(p) for p in ps]) for t, ps in parts.items()])
-        r = self.call(ADD_PARTITIONS, 1, body)
+        r = self.call(ADD_PARTITIONS, 1, string(txn_id) + i64(pid) + i16(epoch) + kwire.topic_partitions(parts))
         r.i32()
-        out = {}
-        for _ in range(r.i32()):
-            t = r.str()
-            for _ in range(r.i32()):
-                p = r.i32()
-                out[(t, p)] = r.i16()
-        return out
+        return r.partition_errors()
 
     def end_txn_v1(self, txn_id, pid, epoch, commit):
         r = self.call(END_TXN, 1, string(txn_id) + i64(pid) + i16(epoch) + i8(1 if commit else 0))
@@ -319,15 +199,7 @@ class Wire:
                                                 for p, o in ps]) + uvarint(0) for t, ps in by_topic.items()])
         r = self.call(TXN_OFFSET_COMMIT, 3, body + uvarint(0), flexible=True)
         r.i32()
-        out = {}
-        for _ in range(r.carr()):
-            t = r.cstr()
-            for _ in range(r.carr()):
-                p = r.i32()
-                out[(t, p)] = r.i16()
-                r.tags()
-            r.tags()
-        return out
+        return r.partition_errors(flexible=True)
 
     def end_txn(self, txn_id, pid, epoch, commit, version=3):
         """EndTxn v3 or v5 -> (error, producer id, epoch) (the last two -1 below v5)."""
@@ -340,23 +212,12 @@ class Wire:
         return err, -1, -1
 
     def end_txn_retry(self, txn_id, pid, epoch, commit, version=3, wait=15):
-        deadline = time.monotonic() + wait
-        while True:
-            res = self.end_txn(txn_id, pid, epoch, commit, version)
-            if res[0] != CONCURRENT_TXNS or time.monotonic() > deadline:
-                return res
-            time.sleep(0.05)
+        return poll(lambda: self.end_txn(txn_id, pid, epoch, commit, version),
+                    lambda res: res[0] != CONCURRENT_TXNS, wait)
 
-    def produce(self, batch, partition, txn_id=None, topic=TOPIC):
-        """Produce v3, acks=all -> (error, base offset)."""
-        body = string(txn_id) + i16(-1) + i32(10000)
-        body += arr([string(topic) + arr([i32(partition) + i32(len(batch)) + batch])])
-        r = self.call(PRODUCE, 3, body)
-        r.i32()
-        r.str()
-        r.i32()
-        r.i32()
-        return r.i16(), r.i64()
+    def send(self, batch, partition, txn_id=None, topic=TOPIC):
+        """Produce v3, acks=all, to TOPIC unless told -> (error, base offset)."""
+        return self.produce(topic, partition, batch, txn_id)
 
     def fetch(self, partition, offset, isolation, topic=TOPIC, max_bytes=1 << 20, max_wait=0):
         """Fetch v4 -> dict(error, hw, lso, aborted [(pid, first offset)] or None, batches)."""
@@ -409,12 +270,13 @@ class Wire:
         return self.describe_txns([tid])[tid]
 
     def wait_state(self, tid, state, wait=15):
-        deadline = time.monotonic() + wait
-        while True:
-            d = self.describe_txn(tid)
-            if d["state"] == state or time.monotonic() > deadline:
-                return d
-            time.sleep(0.05)
+        return poll(lambda: self.describe_txn(tid), lambda d: d["state"] == state, wait)
+
+    def wait_stable(self, partition, wait=10):
+        """Waits until the LSO of TOPIC-partition reaches its high watermark (the markers
+        of every transaction on it written)."""
+        poll(lambda: (self.list_offset(partition, 1)[1], self.list_offset(partition, 0)[1]),
+             lambda lso_hw: lso_hw[0] == lso_hw[1], wait)
 
     def list_txns(self, states=(), pids=()):
         body = carr([compact_string(s) for s in states]) + carr([i64(p) for p in pids]) + uvarint(0)
@@ -496,20 +358,20 @@ def check_verification_and_open_txn(w, b):
           "DescribeTransactions(tx-a) after InitProducerId: Empty, epoch 0, timeout 60000, no partitions", d)
 
     # KIP-890: nothing added yet, so a transactional batch is refused.
-    check(w.produce(txn_batch(pid, epoch, 0, ["early"]), 0, "tx-a")[0] == INVALID_TXN_STATE,
+    check(w.send(txn_batch(pid, epoch, 0, ["early"]), 0, "tx-a")[0] == INVALID_TXN_STATE,
           "transactional Produce to %s-0 before AddPartitionsToTxn: INVALID_TXN_STATE" % TOPIC)
     check(w.list_offset(0, 0) == (NONE, 0), "... and nothing was appended (high watermark 0)")
 
-    check(w.produce(kwire.build_batch([b"plain-0"]), 0) == (NONE, 0), "a plain record at offset 0")
+    check(w.send(kwire.build_batch([b"plain-0"]), 0) == (NONE, 0), "a plain record at offset 0")
     w.add_partitions_ok("tx-a", pid, epoch, {TOPIC: [0, 1]}, "tx-a")
     t_begin = int(time.time() * 1000)
-    check(w.produce(txn_batch(pid, epoch, 0, ["a1", "a2", "a3"]), 0, "tx-a") == (NONE, 1),
+    check(w.send(txn_batch(pid, epoch, 0, ["a1", "a2", "a3"]), 0, "tx-a") == (NONE, 1),
           "transactional batch of 3 (seq 0) at offset 1 of partition 0")
-    check(w.produce(txn_batch(pid, epoch, 0, ["a4", "a5"]), 1, "tx-a") == (NONE, 0),
+    check(w.send(txn_batch(pid, epoch, 0, ["a4", "a5"]), 1, "tx-a") == (NONE, 0),
           "transactional batch of 2 (seq 0) at offset 0 of partition 1")
-    check(w.produce(kwire.build_batch([b"plain-1"]), 0) == (NONE, 4),
+    check(w.send(kwire.build_batch([b"plain-1"]), 0) == (NONE, 4),
           "a plain record at offset 4 while the transaction is open")
-    res = w.produce(txn_batch(pid, epoch, 3, ["not-txn"], transactional=False), 0, "tx-a")
+    res = w.send(txn_batch(pid, epoch, 3, ["not-txn"], transactional=False), 0, "tx-a")
     check(res[0] == INVALID_TXN_STATE,
           "a non-transactional batch from the producer while its transaction is open: INVALID_TXN_STATE", res)
 
@@ -611,14 +473,14 @@ def check_commit_abort(w, pid, epoch):
 
     # KIP-890: the partition left the transaction with its marker; writing to it again
     # without adding it (a late or stray batch) must not start a hanging transaction.
-    res = w.produce(txn_batch(pid, epoch, 3, ["stray"]), 0, "tx-a")
+    res = w.send(txn_batch(pid, epoch, 3, ["stray"]), 0, "tx-a")
     check(res[0] == INVALID_TXN_STATE, "a transactional batch after the commit, partition not added again: "
           "INVALID_TXN_STATE", res)
     check(w.list_offset(0, 0) == (NONE, 6) and w.list_offset(0, 1) == (NONE, 6),
           "... nothing appended, no transaction opened (LSO = high watermark 6)")
     # An aborted transaction on partition 0: offsets 6-7, marker at 8.
     w.add_partitions_ok("tx-a", pid, epoch, {TOPIC: [0]}, "tx-a, second transaction")
-    check(w.produce(txn_batch(pid, epoch, 3, ["b1", "b2"]), 0, "tx-a") == (NONE, 6),
+    check(w.send(txn_batch(pid, epoch, 3, ["b1", "b2"]), 0, "tx-a") == (NONE, 6),
           "transactional batch of 2 (seq 3, same epoch) at offset 6")
     check(w.end_txn("tx-a", pid, epoch, False)[0] == NONE, "EndTxn v3 abort: NONE")
     d = w.wait_state("tx-a", "CompleteAbort")
@@ -643,7 +505,7 @@ def check_commit_abort(w, pid, epoch):
 def check_fencing_tv1(w, pid):
     """Section 5: a second InitProducerId fences the first producer's open transaction."""
     w.add_partitions_ok("tx-a", pid, 0, {TOPIC: [2]}, "tx-a, third transaction")
-    check(w.produce(txn_batch(pid, 0, 0, ["c1", "c2"]), 2, "tx-a") == (NONE, 0),
+    check(w.send(txn_batch(pid, 0, 0, ["c1", "c2"]), 2, "tx-a") == (NONE, 0),
           "transactional batch at offset 0 of partition 2")
     err, pid2, epoch2, busy = w.init_pid_retry("tx-a")
     check(err == NONE and pid2 == pid and epoch2 == 2,
@@ -666,7 +528,7 @@ def check_fencing_tv1(w, pid):
           res)
     check(w.end_txn_v1("tx-a", pid, 0, True) == INVALID_PRODUCER_EPOCH,
           "old epoch 0: EndTxn v1 commit -> INVALID_PRODUCER_EPOCH")
-    check(w.produce(txn_batch(pid, 0, 2, ["zombie"]), 2, "tx-a")[0] == INVALID_PRODUCER_EPOCH,
+    check(w.send(txn_batch(pid, 0, 2, ["zombie"]), 2, "tx-a")[0] == INVALID_PRODUCER_EPOCH,
           "old epoch 0: Produce -> INVALID_PRODUCER_EPOCH")
     check(w.list_offset(2, 0) == (NONE, 3), "... and nothing was appended")
     return epoch2
@@ -678,7 +540,7 @@ def check_tv2(w):
     check(err == NONE and e0 == 0, "InitProducerId(tx-v2): producer id %d, epoch 0" % q, (err, e0))
     base = w.list_offset(1, 0)[1]
     w.add_partitions_ok("tx-v2", q, 0, {TOPIC: [1]}, "tx-v2")
-    check(w.produce(txn_batch(q, 0, 0, ["d1", "d2"]), 1, "tx-v2") == (NONE, base),
+    check(w.send(txn_batch(q, 0, 0, ["d1", "d2"]), 1, "tx-v2") == (NONE, base),
           "TV2 transaction 1 at epoch 0: 2 records at offset %d of partition 1" % base)
     res = w.end_txn("tx-v2", q, 0, True, version=5)
     check(res == (NONE, q, 1), "EndTxn v5 commit: NONE with producer id %d, epoch 1 (bumped)" % q, res)
@@ -694,7 +556,7 @@ def check_tv2(w):
           res)
 
     w.add_partitions_ok("tx-v2", q, 1, {TOPIC: [1]}, "tx-v2 at epoch 1")
-    check(w.produce(txn_batch(q, 1, 0, ["e1"]), 1, "tx-v2") == (NONE, base + 3),
+    check(w.send(txn_batch(q, 1, 0, ["e1"]), 1, "tx-v2") == (NONE, base + 3),
           "TV2 transaction 2 at epoch 1 (seq 0): 1 record at offset %d" % (base + 3))
     for commit in (True, False):
         res = w.end_txn("tx-v2", q, 0, commit, version=5)
@@ -714,7 +576,7 @@ def check_tv2(w):
           and f["aborted"] == [(q, base + 3)] and f["lso"] == f["hw"] == base + 5,
           "partition 1: transaction 1 committed, transaction 2 aborted (marker epoch 2), LSO = high watermark",
           (markers(f["batches"], q), f["aborted"], f["lso"], f["hw"]))
-    res = w.produce(txn_batch(q, 1, 1, ["late"]), 1, "tx-v2")
+    res = w.send(txn_batch(q, 1, 1, ["late"]), 1, "tx-v2")
     check(res[0] == INVALID_PRODUCER_EPOCH, "a Produce with epoch 1 after the abort at epoch 2: INVALID_PRODUCER_EPOCH",
           res)
 
@@ -727,7 +589,7 @@ def check_timeout(w):
     base = w.list_offset(2, 0)[1]
     w.add_partitions_ok("tx-timeout", r, 0, {TOPIC: [2]}, "tx-timeout")
     t0 = time.monotonic()
-    check(w.produce(txn_batch(r, 0, 0, ["t1", "t2"]), 2, "tx-timeout") == (NONE, base),
+    check(w.send(txn_batch(r, 0, 0, ["t1", "t2"]), 2, "tx-timeout") == (NONE, base),
           "2 records at offset %d of partition 2" % base)
     check(w.list_offset(2, 1) == (NONE, base), "the open transaction holds the LSO at %d" % base)
     d = w.wait_state("tx-timeout", "CompleteAbort", wait=15)
@@ -735,9 +597,7 @@ def check_timeout(w):
     check(d["state"] == "CompleteAbort" and d["epoch"] == 1,
           "the coordinator aborted it after %.1f s: CompleteAbort, epoch bumped to 1" % took, d)
     check(took >= 0.9, "... not before the 1000 ms timeout", took)
-    deadline = time.monotonic() + 10
-    while w.list_offset(2, 1)[1] < base + 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    w.wait_stable(2)
     f = w.fetch(2, base, 1)
     check(f["lso"] == f["hw"] == base + 3 and f["aborted"] == [(r, base)] and
           markers(f["batches"], r) == [(base + 2, "abort", 1)],
@@ -747,7 +607,7 @@ def check_timeout(w):
     check(res == {(TOPIC, 2): PRODUCER_FENCED}, "the timed-out producer's AddPartitionsToTxn: PRODUCER_FENCED", res)
     check(w.end_txn("tx-timeout", r, 0, True)[0] == PRODUCER_FENCED,
           "the timed-out producer's EndTxn commit: PRODUCER_FENCED")
-    check(w.produce(txn_batch(r, 0, 2, ["t3"]), 2, "tx-timeout")[0] == INVALID_PRODUCER_EPOCH,
+    check(w.send(txn_batch(r, 0, 2, ["t3"]), 2, "tx-timeout")[0] == INVALID_PRODUCER_EPOCH,
           "the timed-out producer's Produce: INVALID_PRODUCER_EPOCH")
 
 
@@ -793,12 +653,12 @@ def check_edges(w):
 
     # two transactions interleaved on tw2-0: x at 1 and 3, y at 2
     err, y, ye = w.init_pid("tx-y")
-    check(w.produce(kwire.build_batch([b"plain"]), 0, topic="tw2") == (NONE, 0), "tw2-0: a plain record at 0")
+    check(w.send(kwire.build_batch([b"plain"]), 0, topic="tw2") == (NONE, 0), "tw2-0: a plain record at 0")
     w.add_partitions_ok("tx-x", x, xe, {"tw2": [0]}, "tx-x")
     w.add_partitions_ok("tx-y", y, ye, {"tw2": [0], "tw3": [0]}, "tx-y")
-    check(w.produce(txn_batch(x, xe, 0, ["x1"]), 0, "tx-x", topic="tw2") == (NONE, 1), "tx-x writes offset 1")
-    check(w.produce(txn_batch(y, ye, 0, ["y1"]), 0, "tx-y", topic="tw2") == (NONE, 2), "tx-y writes offset 2")
-    check(w.produce(txn_batch(x, xe, 1, ["x2"]), 0, "tx-x", topic="tw2") == (NONE, 3), "tx-x writes offset 3")
+    check(w.send(txn_batch(x, xe, 0, ["x1"]), 0, "tx-x", topic="tw2") == (NONE, 1), "tx-x writes offset 1")
+    check(w.send(txn_batch(y, ye, 0, ["y1"]), 0, "tx-y", topic="tw2") == (NONE, 2), "tx-y writes offset 2")
+    check(w.send(txn_batch(x, xe, 1, ["x2"]), 0, "tx-x", topic="tw2") == (NONE, 3), "tx-x writes offset 3")
     check(w.list_offset(0, 1, topic="tw2") == (NONE, 1), "LSO 1: the older open transaction")
     res = w.txn_offset_commit("tx-x", "g-not-added", x, xe, {("tw2", 0): 1})
     check(res == {("tw2", 0): INVALID_TXN_STATE},
@@ -831,15 +691,15 @@ def check_restarts(w, b, tx_a_pid, tx_a_epoch):
     check(err == NONE, "InitProducerId(tx-open): producer id %d" % u, err)
     base = w.list_offset(0, 0)[1]
     w.add_partitions_ok("tx-open", u, e, {TOPIC: [0]}, "tx-open")
-    check(w.produce(txn_batch(u, e, 0, ["o1", "o2"]), 0, "tx-open") == (NONE, base),
+    check(w.send(txn_batch(u, e, 0, ["o1", "o2"]), 0, "tx-open") == (NONE, base),
           "tx-open: 2 records at offset %d of partition 0, left open" % base)
     err, v, ve = w.init_pid("tx-prepared")
     w.add_partitions_ok("tx-prepared", v, ve, {TOPIC: [1], "twmany": list(range(MANY))}, "tx-prepared")
     base1 = w.list_offset(1, 0)[1]
-    check(w.produce(txn_batch(v, ve, 0, ["p1"]), 1, "tx-prepared") == (NONE, base1),
+    check(w.send(txn_batch(v, ve, 0, ["p1"]), 1, "tx-prepared") == (NONE, base1),
           "tx-prepared: 1 record at offset %d of partition 1" % base1)
     for p in range(MANY):
-        if w.produce(txn_batch(v, ve, 0, ["m%d" % p]), p, "tx-prepared", topic="twmany") != (NONE, 0):
+        if w.send(txn_batch(v, ve, 0, ["m%d" % p]), p, "tx-prepared", topic="twmany") != (NONE, 0):
             raise TestFailure("tx-prepared: produce to twmany-%d failed" % p)
     check(w.add_offsets("tx-prepared", v, ve, "g-prepared") == NONE, "tx-prepared: AddOffsetsToTxn(g-prepared)")
     check(w.txn_offset_commit("tx-prepared", "g-prepared", v, ve, {(TOPIC, 1): 42}) == {(TOPIC, 1): NONE},
@@ -847,7 +707,7 @@ def check_restarts(w, b, tx_a_pid, tx_a_epoch):
     err, rt, rte = w.init_pid("tx-restart-timeout", timeout_ms=1500)
     base2 = w.list_offset(2, 0)[1]
     w.add_partitions_ok("tx-restart-timeout", rt, rte, {TOPIC: [2]}, "tx-restart-timeout (timeout 1500 ms)")
-    check(w.produce(txn_batch(rt, rte, 0, ["r1"]), 2, "tx-restart-timeout") == (NONE, base2),
+    check(w.send(txn_batch(rt, rte, 0, ["r1"]), 2, "tx-restart-timeout") == (NONE, base2),
           "tx-restart-timeout: 1 record at offset %d of partition 2, left open" % base2)
     w.close()
     took = b.restart()
@@ -860,7 +720,7 @@ def check_restarts(w, b, tx_a_pid, tx_a_epoch):
     st = w.describe_producers(0)["producers"].get(u)
     check(st is not None and (st["epoch"], st["last_seq"], st["txn_start"]) == (e, 1, base),
           "... DescribeProducers: its epoch, last sequence 1, transaction start offset %d" % base, st)
-    check(w.produce(txn_batch(u, e, 2, ["o3"]), 0, "tx-open") == (NONE, base + 2),
+    check(w.send(txn_batch(u, e, 2, ["o3"]), 0, "tx-open") == (NONE, base + 2),
           "... accepts its next batch (seq 2) at offset %d" % (base + 2))
     check(w.end_txn("tx-open", u, e, True)[0] == NONE, "... and commits")
     w.wait_state("tx-open", "CompleteCommit")
@@ -871,9 +731,7 @@ def check_restarts(w, b, tx_a_pid, tx_a_epoch):
     d = w.wait_state("tx-restart-timeout", "CompleteAbort")
     check((d["state"], d["epoch"]) == ("CompleteAbort", rte + 1),
           "tx-restart-timeout, open across the restart, is aborted once its 1500 ms are over (epoch bumped)", d)
-    deadline = time.monotonic() + 10
-    while w.list_offset(2, 1)[1] != w.list_offset(2, 0)[1] and time.monotonic() < deadline:
-        time.sleep(0.05)
+    w.wait_stable(2)
     f = w.fetch(2, base2, 1)
     check(f["aborted"] == [(rt, base2)] and markers(f["batches"], rt) == [(base2 + 1, "abort", rte + 1)]
           and f["lso"] == f["hw"] == base2 + 2,
@@ -883,7 +741,7 @@ def check_restarts(w, b, tx_a_pid, tx_a_epoch):
     # An open transaction across kill -9: the partition rebuilds it from the log.
     err, o9, o9e = w.init_pid("tx-open-kill9")
     w.add_partitions_ok("tx-open-kill9", o9, o9e, {TOPIC: [2]}, "tx-open-kill9")
-    check(w.produce(txn_batch(o9, o9e, 0, ["k1", "k2"]), 2, "tx-open-kill9") == (NONE, base2 + 2),
+    check(w.send(txn_batch(o9, o9e, 0, ["k1", "k2"]), 2, "tx-open-kill9") == (NONE, base2 + 2),
           "tx-open-kill9: 2 records at offset %d of partition 2, left open" % (base2 + 2))
     check(w.add_offsets("tx-open-kill9", o9, o9e, "g-open") == NONE and
           w.txn_offset_commit("tx-open-kill9", "g-open", o9, o9e, {(TOPIC, 2): 7}) == {(TOPIC, 2): NONE},
@@ -904,9 +762,9 @@ def check_restarts(w, b, tx_a_pid, tx_a_epoch):
           "... DescribeProducers: last sequence 1, transaction start offset %d (rebuilt from the log)" % (base2 + 2), st)
     check(w.offset_fetch("g-open", TOPIC, 2, True) == (NONE, UNSTABLE_OFFSET_COMMIT, -1),
           "... its pending offset survived the replay of __consumer_offsets (UNSTABLE_OFFSET_COMMIT)")
-    check(w.produce(txn_batch(o9, o9e, 0, ["k1", "k2"]), 2, "tx-open-kill9") == (NONE, base2 + 2),
+    check(w.send(txn_batch(o9, o9e, 0, ["k1", "k2"]), 2, "tx-open-kill9") == (NONE, base2 + 2),
           "... a retry of its batch is answered with the original offset")
-    check(w.produce(txn_batch(o9, o9e, 2, ["k3"]), 2, "tx-open-kill9") == (NONE, base2 + 4),
+    check(w.send(txn_batch(o9, o9e, 2, ["k3"]), 2, "tx-open-kill9") == (NONE, base2 + 4),
           "... its next batch is appended at %d" % (base2 + 4))
     check(w.end_txn("tx-open-kill9", o9, o9e, True)[0] == NONE, "... and it commits")
     w.wait_state("tx-open-kill9", "CompleteCommit")
@@ -916,9 +774,7 @@ def check_restarts(w, b, tx_a_pid, tx_a_epoch):
     check(w.offset_fetch("g-open", TOPIC, 2, True) == (NONE, NONE, 7), "... and its offset 7 is committed")
     d = w.wait_state("tx-prepared", "CompleteCommit")
     check(d["state"] == "CompleteCommit", "after kill -9 tx-prepared is CompleteCommit", d)
-    deadline = time.monotonic() + 10
-    while w.list_offset(1, 1)[1] != w.list_offset(1, 0)[1] and time.monotonic() < deadline:
-        time.sleep(0.05)
+    w.wait_stable(1)
     f = w.fetch(1, base1, 1)
     mk = markers(f["batches"], v)
     check(values(f["batches"]) == ["p1"] and f["lso"] == f["hw"] and mk and all(m[1] == "commit" for m in mk),
@@ -958,14 +814,11 @@ def check_expiration(t):
         w = Wire(b)
         err, old, e = w.init_pid("tx-idle")
         w.add_partitions_ok("tx-idle", old, e, {TOPIC: [0]}, "tx-idle")
-        check(w.produce(txn_batch(old, e, 0, ["i1"]), 0, "tx-idle")[0] == NONE, "tx-idle: one record")
+        check(w.send(txn_batch(old, e, 0, ["i1"]), 0, "tx-idle")[0] == NONE, "tx-idle: one record")
         check(w.end_txn("tx-idle", old, e, True)[0] == NONE, "tx-idle commits")
         err, keep, ke = w.init_pid("tx-busy")
         w.add_partitions_ok("tx-busy", keep, ke, {TOPIC: [0]}, "tx-busy (left open, timeout 60 s)")
-        deadline = time.monotonic() + 15
-        while w.describe_txn("tx-idle")["error"] != TXN_ID_NOT_FOUND and time.monotonic() < deadline:
-            time.sleep(0.1)
-        d = w.describe_txn("tx-idle")
+        d = poll(lambda: w.describe_txn("tx-idle"), lambda d: d["error"] == TXN_ID_NOT_FOUND, pause=0.1)
         check(d["error"] == TXN_ID_NOT_FOUND, "tx-idle, idle for 1 s after its commit, expired: "
               "DescribeTransactions TRANSACTIONAL_ID_NOT_FOUND", d)
         time.sleep(1.5)

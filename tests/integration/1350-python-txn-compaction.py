@@ -52,6 +52,25 @@ class Writer:
             raise TestFailure("produce failed: %s" % self.errors[:3])
 
 
+def txn(w, puts, end):
+    """One transaction of w writing puts [(key, value)], then ended: "commit", "abort"
+    (once its records are written) or None (left open, its records written)."""
+    w.p.begin_transaction()
+    for key, value in puts:
+        w.put(key, value)
+    if end == "commit":
+        w.p.commit_transaction(30)
+        return
+    w.flush()
+    if end == "abort":
+        w.p.abort_transaction(30)
+
+
+def with_value(recs, prefix):
+    """The records (offset, key, value) whose value starts with prefix."""
+    return [r for r in recs if r[2] is not None and r[2].startswith(prefix)]
+
+
 def k(i):
     return b"k%d" % i
 
@@ -123,23 +142,9 @@ def test(t):
         tx = Writer(b.bootstrap, "txc-tx")
         plain = Writer(b.bootstrap)
 
-        tx.p.begin_transaction()
-        for i in range(50):
-            tx.put(k(i), b"c1-%d" % i)
-        tx.p.commit_transaction(30)
-        tx.p.begin_transaction()
-        for i in range(50):
-            tx.put(k(i), b"a-%d" % i)
-        for i in range(30, 35):
-            tx.put(k(i), None)
-        tx.flush()
-        tx.p.abort_transaction(30)
-        tx.p.begin_transaction()
-        for i in range(25):
-            tx.put(k(i), b"c2-%d" % i)
-        for i in range(45, 50):
-            tx.put(k(i), None)
-        tx.p.commit_transaction(30)
+        txn(tx, [(k(i), b"c1-%d" % i) for i in range(50)], "commit")
+        txn(tx, [(k(i), b"a-%d" % i) for i in range(50)] + [(k(i), None) for i in range(30, 35)], "abort")
+        txn(tx, [(k(i), b"c2-%d" % i) for i in range(25)] + [(k(i), None) for i in range(45, 50)], "commit")
         for i in range(40, 45):
             plain.put(k(i), b"p-%d" % i)
         plain.flush()
@@ -157,9 +162,9 @@ def test(t):
                                               active).items() if key.startswith(b"f")}
             want = expect_below(active, fl)
             what = "read_committed" if committed else "read_uncommitted"
-            check(not [r for r in below if r[2] is not None and r[2].startswith(b"a-")],
-                  "%s: no record of the aborted transaction below the active segment (%d)" % (what, active),
-                  [r for r in below if r[2] is not None and r[2].startswith(b"a-")][:5])
+            aborted = with_value(below, b"a-")
+            check(not aborted, "%s: no record of the aborted transaction below the active segment (%d)"
+                  % (what, active), aborted[:5])
             check(got == want, "%s: below the active segment exactly the latest committed value of each key "
                   "(k30..k34 kept despite the aborted tombstones, k45..k49 deleted)" % what,
                   {kk: (got.get(kk), want.get(kk)) for kk in set(got) | set(want) if got.get(kk) != want.get(kk)})
@@ -167,23 +172,18 @@ def test(t):
                   % what, len(below))
 
         # 2. an open transaction bounds the cleaner
-        tx.p.begin_transaction()
-        for i in range(10):
-            tx.put(k(i), b"open-%d" % i)
-        tx.flush()
-        first_open = min(o for (kk, v), o in tx.offsets.items() if v is not None and v.startswith(b"open-"))
+        txn(tx, [(k(i), b"open-%d" % i) for i in range(10)], None)
+        open_offsets = sorted(o for (kk, v), o in tx.offsets.items() if v is not None and v.startswith(b"open-"))
         filler(plain, 300, "f2")
         after = sorted(o for (kk, v), o in plain.offsets.items() if v.startswith(b"f2-"))
         time.sleep(2.0)  # ten cleaner rounds
         recs = read(b, False)
         present = {r[0] for r in recs}
         gone = [o for o in after if o not in present]
-        check(not gone and all(o in present for (kk, v), o in tx.offsets.items()
-                               if v is not None and v.startswith(b"open-")),
+        check(not gone and all(o in present for o in open_offsets),
               "the cleaner left everything from the open transaction's first offset %d on (%d records)"
-              % (first_open, len(after) + 10), gone[:5])
-        rc = read_committed_no_wait(b)
-        check(not [r for r in rc if r[2] is not None and r[2].startswith(b"open-")],
+              % (open_offsets[0], len(after) + 10), gone[:5])
+        check(not with_value(read_committed_no_wait(b), b"open-"),
               "read_committed does not return the open transaction's records")
         tx.p.abort_transaction(30)
         filler(plain, 200, "f3")
@@ -191,7 +191,7 @@ def test(t):
         recs = read(b, True)
         got = latest(recs, active)
         check(all(got.get(k(i)) == b"c2-%d" % i for i in range(10)) and
-              not [r for r in recs if r[0] < active and r[2] is not None and r[2].startswith(b"open-")],
+              not [r for r in with_value(recs, b"open-") if r[0] < active],
               "after the abort and cleaning: k0..k9 read c2-*, no open-* record below the active segment",
               {i: got.get(k(i)) for i in range(10)})
         before = read(b, False)

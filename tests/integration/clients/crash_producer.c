@@ -21,13 +21,14 @@
  * The producer stops producing new records once stop_file exists, then waits up to
  * 60 s for the outstanding ones (no more retries) and exits 0. */
 #include <errno.h>
-#include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common.h"
 
 struct pending {
 	long seq;
@@ -39,13 +40,6 @@ static long produced, acked, failed;
 static struct pending *retry;
 static size_t retry_len, retry_cap;
 static int stopping;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
@@ -73,15 +67,6 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 			retry = realloc(retry, retry_cap * sizeof(*retry));
 		}
 		retry[retry_len++] = (struct pending){seq, attempt + 1};
-	}
-}
-
-static void set(rd_kafka_conf_t *conf, const char *k, const char *v)
-{
-	char errstr[512];
-	if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-		fprintf(stderr, "config %s=%s: %s\n", k, v, errstr);
-		exit(2);
 	}
 }
 
@@ -128,27 +113,19 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	char errstr[512];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	set(conf, "bootstrap.servers", argv[1]);
-	set(conf, "acks", "all");
-	set(conf, "enable.idempotence", "false");
-	set(conf, "message.send.max.retries", "0");
-	set(conf, "max.in.flight.requests.per.connection", "5");
-	set(conf, "linger.ms", "2");
-	set(conf, "batch.num.messages", "200");
-	set(conf, "message.timeout.ms", "60000");
-	set(conf, "request.timeout.ms", "10000");
-	set(conf, "reconnect.backoff.ms", "20");
-	set(conf, "reconnect.backoff.max.ms", "200");
-	set(conf, "topic.metadata.refresh.interval.ms", "1000");
-	rd_kafka_conf_set_log_cb(conf, log_cb);
+	rd_kafka_conf_t *conf = conf_for_restarts(argv[1]);
+	conf_set(conf, "acks", "all");
+	conf_set(conf, "enable.idempotence", "false");
+	conf_set(conf, "message.send.max.retries", "0");
+	conf_set(conf, "max.in.flight.requests.per.connection", "5");
+	conf_set(conf, "linger.ms", "2");
+	conf_set(conf, "batch.num.messages", "200");
+	conf_set(conf, "message.timeout.ms", "60000");
+	conf_set(conf, "request.timeout.ms", "10000");
+	conf_set(conf, "topic.metadata.refresh.interval.ms", "1000");
+	rd_kafka_conf_set_log_cb(conf, log_cb); /* quieter than log_cb_restarts */
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-	if (!rk) {
-		fprintf(stderr, "rd_kafka_new: %s\n", errstr);
-		return 1;
-	}
+	rd_kafka_t *rk = client_new(RD_KAFKA_PRODUCER, conf, "producer");
 
 	long next_seq = 0;
 	double last_check = 0, started = now_s();

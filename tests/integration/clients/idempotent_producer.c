@@ -13,22 +13,16 @@
  * then "END produced=<n> acked=<n> failed=<n> undelivered=<n> fatal=<error or none>".
  * Exits 0 once every record has a delivery report (or after 300 s with some missing,
  * which the test reports). */
-#include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
+
 static FILE *ack_log;
 static long acked, failed;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
@@ -52,25 +46,6 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 	}
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-	(void)rk;
-	/* Connection errors while the broker restarts are expected; keep the rest. */
-	if (level <= 3 && !strstr(buf, "Connect") && !strstr(buf, "Disconnected") &&
-	    !strstr(buf, "brokers are down") && !strstr(buf, "Receive failed") &&
-	    !strstr(buf, "Send failed") && !strstr(buf, "timed out"))
-		fprintf(stderr, "librdkafka %d %s: %s\n", level, fac, buf);
-}
-
-static void set(rd_kafka_conf_t *conf, const char *k, const char *v)
-{
-	char errstr[512];
-	if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-		fprintf(stderr, "config %s=%s: %s\n", k, v, errstr);
-		exit(2);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	if (argc < 6) {
@@ -89,25 +64,16 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	char errstr[512];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	set(conf, "bootstrap.servers", argv[1]);
-	set(conf, "enable.idempotence", "true"); /* acks=all, retries, max.in.flight <= 5 */
-	set(conf, "max.in.flight.requests.per.connection", "5");
-	set(conf, "linger.ms", "5");
-	set(conf, "batch.num.messages", "500");
-	set(conf, "message.timeout.ms", "300000");
-	set(conf, "request.timeout.ms", "5000");
-	set(conf, "retry.backoff.ms", "50");
-	set(conf, "reconnect.backoff.ms", "20");
-	set(conf, "reconnect.backoff.max.ms", "200");
-	rd_kafka_conf_set_log_cb(conf, log_cb);
+	rd_kafka_conf_t *conf = conf_for_restarts(argv[1]);
+	conf_set(conf, "enable.idempotence", "true"); /* acks=all, retries, max.in.flight <= 5 */
+	conf_set(conf, "max.in.flight.requests.per.connection", "5");
+	conf_set(conf, "linger.ms", "5");
+	conf_set(conf, "batch.num.messages", "500");
+	conf_set(conf, "message.timeout.ms", "300000");
+	conf_set(conf, "request.timeout.ms", "5000");
+	conf_set(conf, "retry.backoff.ms", "50");
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-	if (!rk) {
-		fprintf(stderr, "rd_kafka_new: %s\n", errstr);
-		return 1;
-	}
+	rd_kafka_t *rk = client_new(RD_KAFKA_PRODUCER, conf, "producer");
 
 	long *next_n = calloc((size_t)partitions, sizeof(long));
 	double started = now_s();

@@ -18,12 +18,13 @@
  * Prints what it checked and the throughput; exits 0 when everything matched. */
 #include <errno.h>
 #include <inttypes.h>
-#include <librdkafka/rdkafka.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "common.h"
 
 static const char *bootstrap;
 static const char *topic;
@@ -34,13 +35,6 @@ static const char *codec;
 
 static long dr_ok, dr_err, dr_bad_offset;
 static char first_error[512];
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *fmt, ...)
 {
@@ -91,13 +85,6 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 	}
 }
 
-static void set(rd_kafka_conf_t *conf, const char *k, const char *v)
-{
-	char errstr[512];
-	if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
-		die("config %s=%s: %s", k, v, errstr);
-}
-
 static int compression_refused;
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -114,11 +101,9 @@ static void create_topic(void)
 {
 	char errstr[512];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	set(conf, "bootstrap.servers", bootstrap);
+	conf_set(conf, "bootstrap.servers", bootstrap);
 	rd_kafka_conf_set_log_cb(conf, log_cb);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-	if (!rk)
-		die("rd_kafka_new: %s", errstr);
+	rd_kafka_t *rk = client_new(RD_KAFKA_PRODUCER, conf, "admin");
 	rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, errstr, sizeof(errstr));
 	if (!nt)
 		die("NewTopic: %s", errstr);
@@ -150,21 +135,18 @@ static void create_topic(void)
 
 static void produce(void)
 {
-	char errstr[512];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	set(conf, "bootstrap.servers", bootstrap);
-	set(conf, "acks", "all");
-	set(conf, "compression.codec", codec);
+	conf_set(conf, "bootstrap.servers", bootstrap);
+	conf_set(conf, "acks", "all");
+	conf_set(conf, "compression.codec", codec);
 	if (strcmp(codec, "none") != 0)
-		set(conf, "debug", "msg");
-	set(conf, "linger.ms", "10");
-	set(conf, "message.timeout.ms", "120000");
-	set(conf, "queue.buffering.max.messages", "200000");
+		conf_set(conf, "debug", "msg");
+	conf_set(conf, "linger.ms", "10");
+	conf_set(conf, "message.timeout.ms", "120000");
+	conf_set(conf, "queue.buffering.max.messages", "200000");
 	rd_kafka_conf_set_log_cb(conf, log_cb);
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-	if (!rk)
-		die("rd_kafka_new: %s", errstr);
+	rd_kafka_t *rk = client_new(RD_KAFKA_PRODUCER, conf, "producer");
 	char key[32];
 	char *val = malloc((size_t)size + 1);
 	double t0 = now_s();
@@ -212,20 +194,17 @@ static void produce(void)
 
 static void consume(void)
 {
-	char errstr[512];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	set(conf, "bootstrap.servers", bootstrap);
+	conf_set(conf, "bootstrap.servers", bootstrap);
 	/* librdkafka's assign() needs a group.id; no group is joined (no subscribe) and
 	 * nothing is committed, so the broker needs no group coordinator for this. */
-	set(conf, "group.id", "samsa-itest-assign");
-	set(conf, "enable.partition.eof", "true");
-	set(conf, "enable.auto.commit", "false");
-	set(conf, "enable.auto.offset.store", "false");
-	set(conf, "auto.offset.reset", "error");
+	conf_set(conf, "group.id", "samsa-itest-assign");
+	conf_set(conf, "enable.partition.eof", "true");
+	conf_set(conf, "enable.auto.commit", "false");
+	conf_set(conf, "enable.auto.offset.store", "false");
+	conf_set(conf, "auto.offset.reset", "error");
 	rd_kafka_conf_set_log_cb(conf, log_cb);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-	if (!rk)
-		die("rd_kafka_new consumer: %s", errstr);
+	rd_kafka_t *rk = client_new(RD_KAFKA_CONSUMER, conf, "consumer");
 	rd_kafka_topic_partition_list_t *tpl = rd_kafka_topic_partition_list_new(partitions);
 	for (int p = 0; p < partitions; p++)
 		rd_kafka_topic_partition_list_add(tpl, topic, p)->offset = 0;

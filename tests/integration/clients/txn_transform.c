@@ -19,13 +19,14 @@
  * reach the input's high watermarks (read at start) with no transaction open, 2
  * after the deadline. Prints one summary line:
  *   txn_transform: exit=<why> commits=<n> aborts=<n> records=<n> (committed) retries=<n> */
-#include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common.h"
 
 #define MAX_PARTS 64
 
@@ -38,13 +39,6 @@ static int64_t pos[MAX_PARTS];       /* next offset to process, this transaction
 static int in_txn_records, txn_open;
 static double txn_started;
 static long n_commits, n_aborts, n_records, n_retries;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void finish(int rc, const char *why)
 {
@@ -60,24 +54,6 @@ static void fatal(const char *what, rd_kafka_error_t *error)
 		rd_kafka_err2name(rd_kafka_error_code(error)), rd_kafka_error_is_fatal(error) ? " [fatal]" : "");
 	rd_kafka_error_destroy(error);
 	finish(1, "fatal");
-}
-
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-	(void)rk;
-	if (level <= 3 && !strstr(buf, "Connect") && !strstr(buf, "Disconnected") &&
-	    !strstr(buf, "brokers are down") && !strstr(buf, "Receive failed") &&
-	    !strstr(buf, "Send failed") && !strstr(buf, "timed out"))
-		fprintf(stderr, "librdkafka %d %s: %s\n", level, fac, buf);
-}
-
-static void set(rd_kafka_conf_t *conf, const char *k, const char *v)
-{
-	char errstr[512];
-	if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-		fprintf(stderr, "config %s=%s: %s\n", k, v, errstr);
-		exit(2);
-	}
 }
 
 /* Re-reads the group's committed offsets for the current assignment; seeks there
@@ -254,42 +230,24 @@ int main(int argc, char **argv)
 	double deadline = now_s() + atof(argv[7]);
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	char errstr[512];
+	rd_kafka_conf_t *pc = conf_for_restarts(argv[1]);
+	conf_set(pc, "transactional.id", argv[5]);
+	conf_set(pc, "transaction.timeout.ms", "30000");
+	conf_set(pc, "linger.ms", "5");
+	conf_set(pc, "request.timeout.ms", "5000");
+	conf_set(pc, "retry.backoff.ms", "50");
+	producer = client_new(RD_KAFKA_PRODUCER, pc, "producer");
 
-	rd_kafka_conf_t *pc = rd_kafka_conf_new();
-	set(pc, "bootstrap.servers", argv[1]);
-	set(pc, "transactional.id", argv[5]);
-	set(pc, "transaction.timeout.ms", "30000");
-	set(pc, "linger.ms", "5");
-	set(pc, "request.timeout.ms", "5000");
-	set(pc, "retry.backoff.ms", "50");
-	set(pc, "reconnect.backoff.ms", "20");
-	set(pc, "reconnect.backoff.max.ms", "200");
-	rd_kafka_conf_set_log_cb(pc, log_cb);
-	producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, errstr, sizeof(errstr));
-	if (!producer) {
-		fprintf(stderr, "producer: %s\n", errstr);
-		return 1;
-	}
-
-	rd_kafka_conf_t *cc = rd_kafka_conf_new();
-	set(cc, "bootstrap.servers", argv[1]);
-	set(cc, "group.id", argv[4]);
-	set(cc, "isolation.level", "read_committed");
-	set(cc, "enable.auto.commit", "false");
-	set(cc, "auto.offset.reset", "earliest");
-	set(cc, "session.timeout.ms", "3000");
-	set(cc, "heartbeat.interval.ms", "500");
-	set(cc, "fetch.wait.max.ms", "100");
-	set(cc, "reconnect.backoff.ms", "20");
-	set(cc, "reconnect.backoff.max.ms", "200");
-	rd_kafka_conf_set_log_cb(cc, log_cb);
+	rd_kafka_conf_t *cc = conf_for_restarts(argv[1]);
+	conf_set(cc, "group.id", argv[4]);
+	conf_set(cc, "isolation.level", "read_committed");
+	conf_set(cc, "enable.auto.commit", "false");
+	conf_set(cc, "auto.offset.reset", "earliest");
+	conf_set(cc, "session.timeout.ms", "3000");
+	conf_set(cc, "heartbeat.interval.ms", "500");
+	conf_set(cc, "fetch.wait.max.ms", "100");
 	rd_kafka_conf_set_rebalance_cb(cc, rebalance_cb);
-	consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, errstr, sizeof(errstr));
-	if (!consumer) {
-		fprintf(stderr, "consumer: %s\n", errstr);
-		return 1;
-	}
+	consumer = client_new(RD_KAFKA_CONSUMER, cc, "consumer");
 	rd_kafka_poll_set_consumer(consumer);
 
 	/* The input is complete before we start: its high watermarks are the goal. */

@@ -194,4 +194,26 @@ async function main (testFn) {
   process.exit(1)
 }
 
-module.exports = { Broker, TestFailure, check, log, main, sleep, pyJsonLines, MOCK, REPO }
+// Polls cond() (may be async) every 50 ms until it holds; resolves to the seconds that
+// took, or fails the test after timeoutMs.
+async function until (cond, timeoutMs, what) {
+  const t0 = Date.now()
+  for (;;) {
+    if (await cond()) return (Date.now() - t0) / 1000
+    if (Date.now() - t0 > timeoutMs) throw new TestFailure(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+// A kafkajs client logging at WARN: each of its log entries goes to onLine as
+// "kafkajs ERROR|WARN [namespace] message {extra}".
+function kafkaClient (bootstrap, clientId, onLine, retry = { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 }) {
+  const { Kafka, logLevel } = require('kafkajs')
+  const logCreator = () => ({ namespace, level, log: entry }) => {
+    const { message, ...extra } = entry
+    onLine(`kafkajs ${level === logLevel.ERROR ? 'ERROR' : 'WARN'} [${namespace}] ${message} ${JSON.stringify(extra)}`)
+  }
+  return new Kafka({ clientId, brokers: [bootstrap], logLevel: logLevel.WARN, logCreator, retry })
+}
+
+module.exports = { Broker, TestFailure, check, log, main, sleep, until, kafkaClient, pyJsonLines, MOCK, REPO }

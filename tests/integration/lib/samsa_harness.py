@@ -326,6 +326,29 @@ def itest_bin(name):
     return path
 
 
+def read_ack_log(path):
+    """The delivery log of a clients/*_producer: lines `A a b offset` (acknowledged),
+    `F a b error` (failed) and a last `END key=value ...`. Returns (acked [(a, b, offset)]
+    in arrival order, failed [(a, b, error)], END's {key: value} or None); a partial last
+    line (still being written) and a missing file read as not there yet."""
+    acked, failed, end = [], [], None
+    try:
+        with open(path) as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    break
+                w = line.split()
+                if w[0] == "A":
+                    acked.append((int(w[1]), int(w[2]), int(w[3])))
+                elif w[0] == "F":
+                    failed.append((int(w[1]), int(w[2]), w[3]))
+                elif w[0] == "END":
+                    end = dict(kv.split("=", 1) for kv in w[1:])
+    except FileNotFoundError:
+        pass
+    return acked, failed, end
+
+
 def main(test_fn, name=None):
     """Runs test_fn(t) and exits 0 on pass, 1 on failure, after cleaning up."""
     name = name or os.path.splitext(os.path.basename(sys.argv[0]))[0]
