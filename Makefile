@@ -57,6 +57,17 @@ regen:
 fuzz:
 	$(MAKE) -f tests/fuzz/Makefile
 
+# Benchmarks: the release broker, the librdkafka tools in bench/, then the
+# Samsa-vs-mock suite (bench/run), which writes its table and the plot
+# bench/figures/ratios.png into BENCHMARKS.md. Options for bench/run go in
+# BENCH_ARGS, e.g. make bench BENCH_ARGS='--reps 5'.
+BENCH_ARGS ?=
+
+bench:
+	$(MAKE) BUILD=build/release samsa
+	$(MAKE) -C bench kbench
+	BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" bench/run --no-build $(BENCH_ARGS)
+
 clean:
 	rm -rf build samsa
 

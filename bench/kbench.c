@@ -2,15 +2,29 @@
  *
  *   kbench produce --bootstrap H:P --topic T --records N --size S --acks 0|1|all
  *                  [--partitions P] [--linger-ms 5] [--batch-size 1000000]
- *                  [--compression none] [--no-create] [--label L]
+ *                  [--compression none] [--no-create] [--label L] [--keys K]
+ *                  [--idempotent] [--transactional [--txn-records 1000]]
  *   kbench consume --bootstrap H:P --topic T [--records N]
  *   kbench latency --bootstrap H:P --topic T [--rate 1000] [--duration 10]
  *                  [--acks 1|all] [--fetch-wait-ms 1] [--linger-ms 0]
- *   kbench mock    [--brokers 1] [--topic NAME:PARTITIONS]...
+ *   kbench produce|consume|latency ... --against mock|H:P [--reps 3] [--no-fill]
+ *   kbench mock    [--brokers 1] [--topic NAME:PARTITIONS]... [--count N --partitions P]
  *   kbench spawn   --bootstrap H:P [--log FILE] [--settle-ms 300] -- CMD ARGS...
  *   kbench ping    --bootstrap H:P [--timeout S]
  *   kbench delete  --bootstrap H:P --topic T [--topic T2]...
  *   kbench pump    [--bytes N] [--chunk 1048576]
+ *   kbench conns   --bootstrap H:P [--count 1000] [--pid BROKER_PID] [--settle-ms 300]
+ *   kbench metadata --bootstrap H:P [--count TOPICS --partitions P] [--prefix kbench-md-]
+ *                  [--repeat 20] [--pid BROKER_PID]
+ *
+ * --against runs the workload on --bootstrap and on a peer (`mock`: a mock
+ * cluster started in its own process), alternating, and prints the ratio
+ * (see cmd_against). --idempotent sets enable.idempotence (so acks=all);
+ * --transactional also a transactional.id, committing every --txn-records.
+ *
+ * conns: idle connections and the broker's memory per connection (VmRSS of
+ * --pid). metadata: creates --count topics, then times Metadata requests for
+ * all topics over a raw connection.
  *
  * --stats adds the number of Produce/Fetch requests the client sent (from
  * librdkafka's statistics) to the result, for per-request cost figures.
@@ -54,6 +68,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -67,6 +82,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -134,6 +150,17 @@ struct opts {
 	bool quiet;
 	bool stats;
 	bool linger_explicit;
+	bool idempotent;
+	bool fill;            /* consume --against: produce the source topic first */
+	const char *transactional; /* produce: transactional.id prefix, NULL: none */
+	int txn_records;      /* produce --transactional: records per transaction */
+	const char *against;  /* produce/consume/latency: the peer to compare with */
+	int reps;             /* --against: alternating repetitions */
+	int count;            /* conns: connections; metadata: topics */
+	int keys;             /* produce: records keyed k0000000.. cycling over this many; 0: no keys */
+	int repeat;           /* metadata: requests timed */
+	const char *prefix;   /* metadata: topic name prefix */
+	pid_t pid;            /* conns/metadata: the broker process, for its RSS */
 	const char *mock_topics[256];
 	int n_mock_topics;
 	const char *extra[64]; /* --X key=value: extra librdkafka config */
@@ -151,11 +178,15 @@ static void usage(void)
 		"  kbench consume --bootstrap H:P --topic T [--records N] [--label L]\n"
 		"  kbench latency --bootstrap H:P --topic T [--rate 1000] [--duration 10] [--acks 1|all]\n"
 		"                 [--partitions P] [--size S] [--fetch-wait-ms 1] [--linger-ms 0]\n"
-		"  kbench mock    [--brokers 1] [--topic NAME:PARTITIONS]...\n"
+		"  kbench mock    [--brokers 1] [--topic NAME:PARTITIONS]... [--count N --partitions P]\n"
 		"  kbench spawn   --bootstrap H:P [--log FILE] [--settle-ms 300] [--timeout S] -- CMD ARGS...\n"
 		"  kbench ping    --bootstrap H:P [--timeout S]\n"
 		"  kbench delete  --bootstrap H:P --topic T [--topic T2]...\n"
-		"  kbench pump    [--bytes N] [--chunk BYTES]\n");
+		"  kbench pump    [--bytes N] [--chunk BYTES]\n"
+		"  kbench conns   --bootstrap H:P [--count N] [--pid PID] [--settle-ms MS]\n"
+		"  kbench metadata --bootstrap H:P [--count TOPICS --partitions P] [--prefix S] [--repeat N] [--pid PID]\n"
+		"produce/consume/latency also take --against mock|H:P [--reps R] [--no-fill];\n"
+		"produce also --idempotent, --transactional [--txn-records N], --keys K\n");
 	exit(2);
 }
 
@@ -179,7 +210,13 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->fetch_wait_ms = 1;
 	o->linger_explicit = false;
 	o->create = true;
+	o->fill = true;
 	o->label = "";
+	o->txn_records = 1000;
+	o->reps = 3;
+	o->count = -1;
+	o->repeat = 20;
+	o->prefix = "kbench-md-";
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 #define ARG() (i + 1 < argc ? argv[++i] : (usage(), ""))
@@ -232,6 +269,28 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->chunk = atoi(ARG());
 		else if (!strcmp(a, "--stats"))
 			o->stats = true;
+		else if (!strcmp(a, "--idempotent"))
+			o->idempotent = true;
+		else if (!strcmp(a, "--transactional"))
+			o->transactional = "kbench";
+		else if (!strcmp(a, "--txn-records"))
+			o->txn_records = atoi(ARG());
+		else if (!strcmp(a, "--against"))
+			o->against = ARG();
+		else if (!strcmp(a, "--reps"))
+			o->reps = atoi(ARG());
+		else if (!strcmp(a, "--no-fill"))
+			o->fill = false;
+		else if (!strcmp(a, "--keys"))
+			o->keys = atoi(ARG());
+		else if (!strcmp(a, "--count"))
+			o->count = atoi(ARG());
+		else if (!strcmp(a, "--repeat"))
+			o->repeat = atoi(ARG());
+		else if (!strcmp(a, "--prefix"))
+			o->prefix = ARG();
+		else if (!strcmp(a, "--pid"))
+			o->pid = (pid_t)atoi(ARG());
 		else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
 			o->quiet = true;
 		else if (!strcmp(a, "-X")) {
@@ -245,6 +304,8 @@ static void parse(int argc, char **argv, struct opts *o)
 	}
 	if (o->size < 0 || o->records < -1 || o->partitions < 1)
 		die("bad --size/--records/--partitions");
+	if (o->reps < 1 || o->txn_records < 1 || o->repeat < 1)
+		die("bad --reps/--txn-records/--repeat");
 }
 
 static void conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
@@ -414,6 +475,14 @@ static int ensure_topic(rd_kafka_t *rk, const struct opts *o)
 
 /* ---------------------------------------------------------------- produce */
 
+/* Transactions are all-or-nothing here: any error ends the run. */
+static void txn_check(rd_kafka_error_t *e, const char *what)
+{
+	if (!e)
+		return;
+	die("%s: %s", what, rd_kafka_error_string(e));
+}
+
 struct pstate {
 	uint64_t *sent_ns; /* per record */
 	uint32_t *lat_us;  /* per acknowledged record */
@@ -445,9 +514,19 @@ static int cmd_produce(const struct opts *o_in)
 	if (!o->bootstrap || !o->topic)
 		die("produce needs --bootstrap and --topic");
 	char errstr[512], num[32];
+	if (o->idempotent || o->transactional)
+		o->acks = "all"; /* librdkafka refuses idempotence with anything else */
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	conf_set(conf, "bootstrap.servers", o->bootstrap);
 	conf_set(conf, "acks", o->acks);
+	if (o->idempotent || o->transactional)
+		conf_set(conf, "enable.idempotence", "true");
+	if (o->transactional) {
+		char tid[128];
+		snprintf(tid, sizeof(tid), "%s-%d", o->transactional, (int)getpid());
+		conf_set(conf, "transactional.id", tid);
+		conf_set(conf, "transaction.timeout.ms", "120000"); /* >= message.timeout.ms */
+	}
 	snprintf(num, sizeof(num), "%d", o->linger_ms);
 	conf_set(conf, "linger.ms", num);
 	snprintf(num, sizeof(num), "%d", o->batch_size);
@@ -482,16 +561,26 @@ static int cmd_produce(const struct opts *o_in)
 		payload[i] = (char)x;
 	}
 
+	if (o->transactional)
+		txn_check(rd_kafka_init_transactions(rk, 30000), "init_transactions");
 	if (!o->quiet)
-		fprintf(stderr, "kbench: produce %s: %lld records x %d B, acks=%s, %d partitions\n",
-			o->topic, o->records, o->size, o->acks, pcnt);
+		fprintf(stderr, "kbench: produce %s: %lld records x %d B, acks=%s%s%s, %d partitions\n",
+			o->topic, o->records, o->size, o->acks,
+			o->idempotent && !o->transactional ? ", idempotent" : "",
+			o->transactional ? ", transactional" : "", pcnt);
+	long long txns = 0;
 	double t0 = now_s();
 	for (size_t i = 0; i < n; i++) {
+		if (o->transactional && i % (size_t)o->txn_records == 0)
+			txn_check(rd_kafka_begin_transaction(rk), "begin_transaction");
 		if (sz >= 8)
 			memcpy(payload, &i, 8); /* sequence number, for eyeballing */
+		char key[16];
+		int klen = o->keys > 0 ? snprintf(key, sizeof(key), "k%07d", (int)(i % (size_t)o->keys)) : 0;
 		ps.sent_ns[i] = now_ns();
 		while (rd_kafka_produce(rkt, (int32_t)(i % (size_t)pcnt), RD_KAFKA_MSG_F_COPY,
-					payload, sz, NULL, 0, (void *)(uintptr_t)i) == -1) {
+					payload, sz, klen ? key : NULL, (size_t)klen,
+					(void *)(uintptr_t)i) == -1) {
 			rd_kafka_resp_err_t e = rd_kafka_last_error();
 			if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 				die("produce: %s", rd_kafka_err2str(e));
@@ -499,6 +588,10 @@ static int cmd_produce(const struct opts *o_in)
 		}
 		if ((i & 1023) == 0)
 			rd_kafka_poll(rk, 0);
+		if (o->transactional && ((i + 1) % (size_t)o->txn_records == 0 || i + 1 == n)) {
+			txn_check(rd_kafka_commit_transaction(rk, 60000), "commit_transaction");
+			txns++;
+		}
 	}
 	while (ps.acked + ps.errors < (long long)n) {
 		rd_kafka_poll(rk, 50);
@@ -521,11 +614,13 @@ static int cmd_produce(const struct opts *o_in)
 	}
 	double mb = (double)ps.acked * (double)sz / 1e6;
 	printf("{\"mode\":\"produce\",\"label\":\"%s\",\"topic\":\"%s\",\"acks\":\"%s\","
+	       "\"idempotent\":%s,\"transactions\":%lld,"
 	       "\"partitions\":%d,\"size\":%d,\"records\":%lld,\"acked\":%lld,\"errors\":%lld,"
 	       "\"secs\":%.3f,\"mb_s\":%.1f,\"rec_s\":%.0f,"
 	       "\"lat_p50_ms\":%.2f,\"lat_p99_ms\":%.2f,\"lat_p999_ms\":%.2f,\"lat_max_ms\":%.2f,"
 	       "\"produce_requests\":%lld}\n",
-	       o->label, o->topic, o->acks, pcnt, o->size, o->records, ps.acked, ps.errors, secs,
+	       o->label, o->topic, o->acks, o->idempotent || o->transactional ? "true" : "false", txns,
+	       pcnt, o->size, o->records, ps.acked, ps.errors, secs,
 	       mb / secs, (double)ps.acked / secs, p50 / 1e3, p99 / 1e3, p999 / 1e3, pmax / 1e3,
 	       stats_requests("Produce"));
 	fflush(stdout);
@@ -917,6 +1012,13 @@ static int cmd_mock(const struct opts *o)
 		if (e)
 			die("mock topic %s: %s", name, rd_kafka_err2str(e));
 	}
+	for (int i = 0; i < o->count; i++) { /* --count N: N topics <prefix>NNNN */
+		char name[256];
+		snprintf(name, sizeof(name), "%s%04d", o->prefix, i);
+		rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, name, o->partitions, 1);
+		if (e)
+			die("mock topic %s: %s", name, rd_kafka_err2str(e));
+	}
 	struct sigaction sa = {.sa_handler = on_stop};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -949,9 +1051,8 @@ static int split_hostport(const char *hp, char *host, size_t hsz, char *port, si
 	return 0;
 }
 
-/* One attempt: connect, send ApiVersions v0, wait for the matching answer.
- * Returns 0 when answered within timeout_ms. */
-static int apiversions_once(const char *bootstrap, int timeout_ms)
+/* A blocking TCP connection to the first address of bootstrap, or -1. */
+static int tcp_connect(const char *bootstrap)
 {
 	char host[256], port[32];
 	if (split_hostport(bootstrap, host, sizeof(host), port, sizeof(port)))
@@ -972,28 +1073,64 @@ static int apiversions_once(const char *bootstrap, int timeout_ms)
 	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/* Reads exactly n bytes (buf NULL: discards them) within timeout_ms of
+ * silence; 0 when done. */
+static int read_full(int fd, uint8_t *buf, size_t n, int timeout_ms)
+{
+	uint8_t sink[65536];
+	size_t have = 0;
+	while (have < n) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			return -1;
+		size_t want = n - have;
+		if (!buf && want > sizeof(sink))
+			want = sizeof(sink);
+		ssize_t k = read(fd, buf ? buf + have : sink, want);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		have += (size_t)k;
+	}
+	return 0;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* One ApiVersions v0 request on fd and its whole answer; 0 when answered. */
+static int apiversions_roundtrip(int fd, int timeout_ms)
+{
 	/* size, api_key=18, api_version=0, correlation_id, client_id "kbench" */
 	unsigned char req[4 + 2 + 2 + 4 + 2 + 6] = {0, 0, 0, 16, 0, 18, 0, 0, 0, 0, 0x4b, 0x42,
 						    0, 6, 'k', 'b', 'e', 'n', 'c', 'h'};
-	if (write(fd, req, sizeof(req)) != (ssize_t)sizeof(req)) {
-		close(fd);
+	if (write(fd, req, sizeof(req)) != (ssize_t)sizeof(req))
 		return -1;
-	}
-	unsigned char hdr[8];
-	size_t have = 0;
-	while (have < sizeof(hdr)) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		if (poll(&pfd, 1, timeout_ms) <= 0)
-			break;
-		ssize_t k = read(fd, hdr + have, sizeof(hdr) - have);
-		if (k <= 0)
-			break;
-		have += (size_t)k;
-	}
+	uint8_t hdr[8];
+	if (read_full(fd, hdr, sizeof(hdr), timeout_ms))
+		return -1;
+	uint32_t size = get_be32(hdr);
+	if (size < 4 || hdr[4] || hdr[5] || hdr[6] != 0x4b || hdr[7] != 0x42)
+		return -1;
+	return read_full(fd, NULL, size - 4, timeout_ms);
+}
+
+/* One attempt: connect, send ApiVersions v0, wait for the matching answer.
+ * Returns 0 when answered within timeout_ms. */
+static int apiversions_once(const char *bootstrap, int timeout_ms)
+{
+	int fd = tcp_connect(bootstrap);
+	if (fd < 0)
+		return -1;
+	int rc = apiversions_roundtrip(fd, timeout_ms);
 	close(fd);
-	if (have < sizeof(hdr))
-		return -1;
-	return (hdr[4] == 0 && hdr[5] == 0 && hdr[6] == 0x4b && hdr[7] == 0x42) ? 0 : -1;
+	return rc;
 }
 
 /* Loops until answered; returns seconds spent, or -1 after timeout_s. */
@@ -1077,7 +1214,8 @@ static int cmd_spawn(const struct opts *o)
 	}
 	double s = wait_served(o->bootstrap, t0, o->timeout_s ? o->timeout_s : 30, pid);
 	if (s < 0) {
-		printf("{\"mode\":\"startup\",\"ok\":false,\"pid\":%d,\"error\":\"%s\"}\n", (int)pid,
+		printf("{\"mode\":\"startup\",\"label\":\"%s\",\"ok\":false,\"pid\":%d,\"error\":\"%s\"}\n",
+		       o->label, (int)pid,
 		       s == -2 ? "broker exited" : "no ApiVersions answer before timeout");
 		fflush(stdout);
 		if (s != -2) {
@@ -1087,23 +1225,27 @@ static int cmd_spawn(const struct opts *o)
 		return 1;
 	}
 	usleep((useconds_t)o->settle_ms * 1000);
-	printf("{\"mode\":\"startup\",\"ok\":true,\"pid\":%d,\"first_request_ms\":%.2f,"
+	printf("{\"mode\":\"startup\",\"label\":\"%s\",\"ok\":true,\"pid\":%d,\"first_request_ms\":%.2f,"
 	       "\"settle_ms\":%d,\"rss_kb\":%ld,\"threads\":%ld}\n",
-	       (int)pid, s * 1e3, o->settle_ms, read_status_kb(pid, "VmRSS"),
+	       o->label, (int)pid, s * 1e3, o->settle_ms, read_status_kb(pid, "VmRSS"),
 	       read_status_kb(pid, "Threads"));
 	fflush(stdout);
 	int status = 0;
 	for (;;) {
-		pid_t r = waitpid(pid, &status, 0);
+		/* Polled: a signal landing just before a blocking waitpid would
+		 * otherwise wait for the broker's exit. */
+		pid_t r = waitpid(pid, &status, WNOHANG);
 		if (r == pid)
 			break;
 		if (r < 0 && errno != EINTR)
 			die("waitpid: %s", strerror(errno));
+		if (!g_usr1 && !g_stop)
+			usleep(10000);
 		if (g_usr1) {
 			g_usr1 = 0;
-			printf("{\"mode\":\"rss\",\"pid\":%d,\"rss_kb\":%ld,\"hwm_kb\":%ld,"
+			printf("{\"mode\":\"rss\",\"label\":\"%s\",\"pid\":%d,\"rss_kb\":%ld,\"hwm_kb\":%ld,"
 			       "\"threads\":%ld}\n",
-			       (int)pid, read_status_kb(pid, "VmRSS"), read_status_kb(pid, "VmHWM"),
+			       o->label, (int)pid, read_status_kb(pid, "VmRSS"), read_status_kb(pid, "VmHWM"),
 			       read_status_kb(pid, "Threads"));
 			fflush(stdout);
 		}
@@ -1114,15 +1256,15 @@ static int cmd_spawn(const struct opts *o)
 			kill(pid, SIGTERM);
 			bool killed = false;
 			while ((r = waitpid(pid, &status, WNOHANG)) == 0) {
-				if (now_s() - ts > 10 && !killed) {
+				if (now_s() - ts > o->timeout_s && !killed) {
 					kill(pid, SIGKILL);
 					killed = true;
 				}
 				usleep(1000);
 			}
-			printf("{\"mode\":\"shutdown\",\"pid\":%d,\"ms\":%.1f,\"hwm_kb\":%ld,"
+			printf("{\"mode\":\"shutdown\",\"label\":\"%s\",\"pid\":%d,\"ms\":%.1f,\"hwm_kb\":%ld,"
 			       "\"killed\":%s,\"status\":\"%s %d\"}\n",
-			       (int)pid, (now_s() - ts) * 1e3, hwm, killed ? "true" : "false",
+			       o->label, (int)pid, (now_s() - ts) * 1e3, hwm, killed ? "true" : "false",
 			       WIFEXITED(status) ? "exit" : "signal",
 			       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 			fflush(stdout);
@@ -1187,7 +1329,7 @@ static int cmd_pump(const struct opts *o)
 	}
 	double secs = now_s() - t0;
 	pthread_join(th, NULL);
-	printf("{\"mode\":\"pump\",\"bytes\":%lld,\"secs\":%.3f,\"mb_s\":%.1f}\n", got, secs,
+	printf("{\"mode\":\"pump\",\"label\":\"%s\",\"bytes\":%lld,\"secs\":%.3f,\"mb_s\":%.1f}\n", o->label, got, secs,
 	       (double)got / 1e6 / secs);
 	if (!o->quiet)
 		fprintf(stderr, "kbench: loopback TCP: %lld bytes in %.2f s: %.1f MB/s\n", got, secs,
@@ -1196,6 +1338,543 @@ static int cmd_pump(const struct opts *o)
 	close(s);
 	close(c);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ conns */
+
+/* Raises this process's open-file limit to its hard limit; returns it. */
+static rlim_t nofile_raise(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 1024;
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	return rl.rlim_cur;
+}
+
+static long meminfo_kb(const char *key)
+{
+	char line[256];
+	FILE *f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	long v = -1;
+	size_t kl = strlen(key);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			v = atol(line + kl + 1);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* Opens --count connections, each answered one ApiVersions (so the broker
+ * has fully set it up), leaves them idle, and reads the broker's VmRSS
+ * (--pid) before and after: broker memory per idle connection. Then checks
+ * the broker still answers on a fresh connection and on every idle one. */
+static int cmd_conns(const struct opts *o)
+{
+	if (!o->bootstrap)
+		die("conns needs --bootstrap");
+	int count = o->count < 0 ? 1000 : o->count;
+	rlim_t lim = nofile_raise();
+	if ((rlim_t)count + 32 > lim)
+		die("conns: %d connections need %d open files; this process may have %llu "
+		    "(raise the hard limit: ulimit -Hn)", count, count + 32, (unsigned long long)lim);
+	long rss0 = o->pid ? read_status_kb(o->pid, "VmRSS") : -1;
+	long slab0 = meminfo_kb("Slab");
+	int *fds = calloc((size_t)count, sizeof(*fds));
+	int opened = 0;
+	double t0 = now_s();
+	for (; opened < count && !g_stop; opened++) {
+		int fd = tcp_connect(o->bootstrap);
+		if (fd < 0) {
+			fprintf(stderr, "kbench: conns: connection %d: %s\n", opened + 1, strerror(errno));
+			break;
+		}
+		if (apiversions_roundtrip(fd, 5000)) {
+			fprintf(stderr, "kbench: conns: connection %d: no ApiVersions answer\n", opened + 1);
+			close(fd);
+			break;
+		}
+		fds[opened] = fd;
+		if (!o->quiet && (opened + 1) % 2000 == 0)
+			fprintf(stderr, "kbench: conns: %d open\n", opened + 1);
+	}
+	double open_s = now_s() - t0;
+	usleep((useconds_t)o->settle_ms * 1000);
+	long rss1 = o->pid ? read_status_kb(o->pid, "VmRSS") : -1;
+	long slab1 = meminfo_kb("Slab");
+	double tp = now_s();
+	bool fresh_ok = apiversions_once(o->bootstrap, 5000) == 0;
+	double fresh_ms = (now_s() - tp) * 1e3;
+	int alive = 0;
+	for (int i = 0; i < opened; i++)
+		alive += apiversions_roundtrip(fds[i], 5000) == 0;
+	for (int i = 0; i < opened; i++)
+		close(fds[i]);
+	usleep((useconds_t)o->settle_ms * 1000);
+	long rss2 = o->pid ? read_status_kb(o->pid, "VmRSS") : -1;
+	double per = opened && rss0 >= 0 && rss1 >= 0 ? (double)(rss1 - rss0) * 1024 / opened : -1;
+	printf("{\"mode\":\"conns\",\"label\":\"%s\",\"count\":%d,\"opened\":%d,\"alive\":%d,"
+	       "\"open_secs\":%.3f,\"rss_before_kb\":%ld,\"rss_open_kb\":%ld,\"rss_closed_kb\":%ld,"
+	       "\"bytes_per_conn\":%.0f,\"fresh_ok\":%s,\"fresh_ms\":%.2f,\"slab_delta_kb\":%ld}\n",
+	       o->label, count, opened, alive, open_s, rss0, rss1, rss2, per,
+	       fresh_ok ? "true" : "false", fresh_ms, slab1 - slab0);
+	if (!o->quiet)
+		fprintf(stderr, "kbench: %d idle connections (%d answered again): broker RSS %ld -> %ld KiB "
+				"(%.0f bytes each), %ld KiB after closing; fresh ApiVersions %.2f ms; "
+				"kernel slab +%ld KiB (both ends)\n",
+			opened, alive, rss0, rss1, per, rss2, fresh_ms, slab1 - slab0);
+	free(fds);
+	return opened == count && alive == opened && fresh_ok ? 0 : 1;
+}
+
+/* --------------------------------------------------------------- metadata */
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* CreateTopics for --count topics named <prefix>NNNN with --partitions
+ * each, in requests of 100; returns how many were created (or existed). */
+static int create_many(rd_kafka_t *rk, const struct opts *o)
+{
+	int ok = 0;
+	char errstr[512];
+	for (int first = 0; first < o->count; first += 100) {
+		int n = o->count - first < 100 ? o->count - first : 100;
+		rd_kafka_NewTopic_t *nt[100];
+		for (int i = 0; i < n; i++) {
+			char name[256];
+			snprintf(name, sizeof(name), "%s%04d", o->prefix, first + i);
+			nt[i] = rd_kafka_NewTopic_new(name, o->partitions, 1, errstr, sizeof(errstr));
+			if (!nt[i])
+				die("NewTopic: %s", errstr);
+		}
+		rd_kafka_AdminOptions_t *ao =
+			rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+		rd_kafka_AdminOptions_set_operation_timeout(ao, 60000, errstr, sizeof(errstr));
+		rd_kafka_AdminOptions_set_request_timeout(ao, 120000, errstr, sizeof(errstr));
+		rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+		rd_kafka_CreateTopics(rk, nt, (size_t)n, ao, q);
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 130000);
+		if (!ev || rd_kafka_event_error(ev)) {
+			fprintf(stderr, "kbench: CreateTopics: %s\n",
+				ev ? rd_kafka_event_error_string(ev) : "no answer in 130 s");
+		} else {
+			size_t cnt = 0;
+			const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(
+				rd_kafka_event_CreateTopics_result(ev), &cnt);
+			int shown = 0;
+			for (size_t i = 0; i < cnt; i++) {
+				rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
+				if (!e || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+					ok++;
+				else if (shown++ == 0)
+					fprintf(stderr, "kbench: CreateTopics %s: %s: %s\n",
+						rd_kafka_topic_result_name(tr[i]), rd_kafka_err2name(e),
+						rd_kafka_topic_result_error_string(tr[i])
+							? rd_kafka_topic_result_error_string(tr[i])
+							: "");
+			}
+		}
+		if (ev)
+			rd_kafka_event_destroy(ev);
+		rd_kafka_queue_destroy(q);
+		rd_kafka_AdminOptions_destroy(ao);
+		rd_kafka_NewTopic_destroy_array(nt, (size_t)n);
+		if (!o->quiet)
+			fprintf(stderr, "kbench: metadata: %d of %d topics created\n", ok, o->count);
+	}
+	return ok;
+}
+
+/* A bounds-checked reader over a response body. */
+struct cur {
+	const uint8_t *b;
+	size_t n, p;
+	bool bad;
+};
+
+static void cur_skip(struct cur *c, size_t k)
+{
+	if (c->bad || k > c->n - c->p)
+		c->bad = true;
+	else
+		c->p += k;
+}
+
+static int32_t cur_i32(struct cur *c)
+{
+	size_t at = c->p;
+	cur_skip(c, 4);
+	int32_t v = c->bad ? 0 : (int32_t)get_be32(c->b + at);
+	return v < 0 ? 0 : v; /* null arrays count as empty */
+}
+
+static int16_t cur_len16(struct cur *c)
+{
+	size_t at = c->p;
+	cur_skip(c, 2);
+	int16_t v = c->bad ? 0 : (int16_t)(c->b[at] << 8 | c->b[at + 1]);
+	return v < 0 ? 0 : v; /* null strings are empty */
+}
+
+/* One Metadata v1 request for all topics on fd; returns the response size
+ * and counts what it lists, or -1. */
+static long metadata_all(int fd, int *topics, long *partitions)
+{
+	/* size, api_key=3, api_version=1, correlation_id, client_id "kbench", topics null */
+	unsigned char req[4 + 2 + 2 + 4 + 2 + 6 + 4] = {0, 0, 0, 20, 0, 3, 0, 1, 0, 0, 0x4d, 0x44,
+							0, 6, 'k', 'b', 'e', 'n', 'c', 'h',
+							0xff, 0xff, 0xff, 0xff};
+	if (write(fd, req, sizeof(req)) != (ssize_t)sizeof(req))
+		return -1;
+	uint8_t hdr[4];
+	if (read_full(fd, hdr, 4, 10000))
+		return -1;
+	uint32_t size = get_be32(hdr);
+	uint8_t *b = malloc(size ? size : 1);
+	if (read_full(fd, b, size, 10000)) {
+		free(b);
+		return -1;
+	}
+	/* correlation id; brokers [node_id, host, port, rack]; controller_id;
+	 * topics [error, name, is_internal, partitions [error, index, leader,
+	 * replicas [int32], isr [int32]]] */
+	struct cur c = {b, size, 4, false};
+	int32_t nb = cur_i32(&c);
+	for (int32_t i = 0; i < nb && !c.bad; i++) {
+		cur_skip(&c, 4);
+		cur_skip(&c, (size_t)cur_len16(&c));
+		cur_skip(&c, 4);
+		cur_skip(&c, (size_t)cur_len16(&c));
+	}
+	cur_skip(&c, 4);
+	int32_t nt = cur_i32(&c);
+	long np = 0;
+	for (int32_t i = 0; i < nt && !c.bad; i++) {
+		cur_skip(&c, 2);
+		cur_skip(&c, (size_t)cur_len16(&c) + 1);
+		int32_t npart = cur_i32(&c);
+		for (int32_t j = 0; j < npart && !c.bad; j++) {
+			cur_skip(&c, 10);
+			cur_skip(&c, 4 * (size_t)cur_i32(&c));
+			cur_skip(&c, 4 * (size_t)cur_i32(&c));
+		}
+		np += npart;
+	}
+	free(b);
+	if (c.bad)
+		return -1;
+	*topics = nt;
+	*partitions = np;
+	return (long)size + 4;
+}
+
+/* Creates --count topics of --partitions (unless --no-create or --count 0),
+ * then times --repeat Metadata requests for all topics on one connection:
+ * from writing the request to reading the last byte of the answer. */
+static int cmd_metadata(const struct opts *o)
+{
+	if (!o->bootstrap)
+		die("metadata needs --bootstrap");
+	double create_s = -1;
+	int created = 0;
+	nofile_raise();
+	if (o->count > 0 && o->create) {
+		char errstr[512];
+		rd_kafka_conf_t *conf = rd_kafka_conf_new();
+		conf_set(conf, "bootstrap.servers", o->bootstrap);
+		conf_extra(conf, o);
+		rd_kafka_conf_set_log_cb(conf, log_cb);
+		rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+		if (!rk)
+			die("rd_kafka_new: %s", errstr);
+		double t0 = now_s();
+		created = create_many(rk, o);
+		create_s = now_s() - t0;
+		rd_kafka_destroy(rk);
+	}
+	long rss = o->pid ? read_status_kb(o->pid, "VmRSS") : -1;
+	int fd = tcp_connect(o->bootstrap);
+	if (fd < 0)
+		die("metadata: connect %s: %s", o->bootstrap, strerror(errno));
+	double *ms = calloc((size_t)o->repeat, sizeof(*ms));
+	int topics = 0;
+	long parts = 0, bytes = 0;
+	for (int i = 0; i < o->repeat; i++) {
+		double t = now_s();
+		bytes = metadata_all(fd, &topics, &parts);
+		ms[i] = (now_s() - t) * 1e3;
+		if (bytes < 0)
+			die("metadata: no (or an unreadable) answer");
+	}
+	close(fd);
+	qsort(ms, (size_t)o->repeat, sizeof(*ms), cmp_dbl);
+	double med = ms[o->repeat / 2], min = ms[0], max = ms[o->repeat - 1];
+	printf("{\"mode\":\"metadata\",\"label\":\"%s\",\"asked_topics\":%d,\"created\":%d,"
+	       "\"create_secs\":%.3f,\"topics\":%d,\"partitions\":%ld,\"response_bytes\":%ld,"
+	       "\"repeat\":%d,\"ms_median\":%.3f,\"ms_min\":%.3f,\"ms_max\":%.3f,\"rss_kb\":%ld}\n",
+	       o->label, o->count < 0 ? 0 : o->count, created, create_s, topics, parts, bytes,
+	       o->repeat, med, min, max, rss);
+	if (!o->quiet)
+		fprintf(stderr, "kbench: Metadata for all %d topics (%ld partitions, %ld bytes): median "
+				"%.2f ms, min %.2f, max %.2f over %d requests; broker RSS %ld KiB\n",
+			topics, parts, bytes, med, min, max, o->repeat, rss);
+	free(ms);
+	return o->count > 0 && o->create && created < o->count ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- against */
+
+/* Runs this program with argv, its stdout captured (stderr passes through);
+ * returns the last JSON line it printed (malloc'd) or NULL. */
+static char *run_self(char *const argv[], int *status)
+{
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC))
+		die("pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	size_t cap = 4096, len = 0;
+	char *out = malloc(cap);
+	for (;;) {
+		if (len + 1024 > cap)
+			out = realloc(out, cap *= 2);
+		ssize_t k = read(pfd[0], out + len, cap - len - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+	}
+	out[len] = 0;
+	close(pfd[0]);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	char *last = NULL, *save = NULL;
+	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (line[0] == '{')
+			last = line;
+	char *r = last ? strdup(last) : NULL;
+	free(out);
+	return r;
+}
+
+/* The number after "key": in a JSON line, or NAN. */
+static double json_num(const char *line, const char *key)
+{
+	char k[64];
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	const char *p = line ? strstr(line, k) : NULL;
+	return p ? strtod(p + strlen(k), NULL) : NAN;
+}
+
+/* x for a JSON document: null when it is not a number. */
+static const char *json_dbl(char buf[32], double x)
+{
+	if (!isfinite(x))
+		return "null";
+	snprintf(buf, 32, "%.3f", x);
+	return buf;
+}
+
+/* Starts `kbench mock` with the given topics in its own process; returns its
+ * pid and fills bs with its bootstrap address. */
+static pid_t mock_start(char **topic_args, int n, char *bs, size_t bsz)
+{
+	char **argv = calloc((size_t)n * 2 + 3, sizeof(*argv));
+	int k = 0;
+	argv[k++] = "kbench";
+	argv[k++] = "mock";
+	for (int i = 0; i < n; i++) {
+		argv[k++] = "--topic";
+		argv[k++] = topic_args[i];
+	}
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC))
+		die("pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	free(argv);
+	FILE *f = fdopen(pfd[0], "r");
+	char line[512];
+	bs[0] = 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "bootstrap=", 10)) {
+			line[strcspn(line, "\r\n")] = 0;
+			snprintf(bs, bsz, "%.200s", line + 10);
+			break;
+		}
+	fclose(f); /* the mock never writes again */
+	if (!bs[0])
+		die("the mock cluster did not start");
+	return pid;
+}
+
+static double median(double *v, int n)
+{
+	if (n == 0)
+		return NAN;
+	double *c = malloc(sizeof(*c) * (size_t)n);
+	memcpy(c, v, sizeof(*c) * (size_t)n);
+	qsort(c, (size_t)n, sizeof(*c), cmp_dbl);
+	double m = n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
+	free(c);
+	return m;
+}
+
+/* produce/consume/latency --against PEER: the same workload, --reps times on
+ * each broker, alternating which goes first, each run a fresh process on a
+ * fresh topic (<topic>-r<rep>); PEER "mock" is a mock cluster started here in
+ * its own process. consume first fills its topic on both brokers with what
+ * the mock keeps whole (4 MiB per partition) and re-reads it (see consume).
+ * Prints every run's JSON line, then a "compare" line with the medians and
+ * their ratio (primary / peer). */
+static int cmd_against(const char *mode, int argc, char **argv, const struct opts *o)
+{
+	if (!o->bootstrap || !o->topic)
+		die("%s --against needs --bootstrap and --topic", mode);
+	bool consume = !strcmp(mode, "consume"), latency = !strcmp(mode, "latency");
+	const char *key = latency ? "p99_ms" : consume ? "mb_s" : "rec_s";
+	bool mock = !strcmp(o->against, "mock");
+	bool fill = consume && o->fill;
+	int reps = o->reps;
+	char **names = calloc((size_t)reps, sizeof(*names));
+	char **mock_topics = calloc((size_t)reps, sizeof(*mock_topics));
+	for (int r = 0; r < reps; r++) {
+		if (asprintf(&names[r], consume && !fill ? "%s" : "%s-r%d", o->topic, r + 1) < 0 ||
+		    asprintf(&mock_topics[r], "%s:%d", names[r], o->partitions) < 0)
+			die("out of memory");
+	}
+	char peer[256];
+	pid_t mock_pid = -1;
+	if (mock) {
+		mock_pid = mock_start(mock_topics, consume && !fill ? 1 : reps, peer, sizeof(peer));
+		if (!o->quiet)
+			fprintf(stderr, "kbench: peer: mock cluster on %s (pid %d)\n", peer, (int)mock_pid);
+	} else {
+		snprintf(peer, sizeof(peer), "%s", o->against);
+	}
+	const char *bs[2] = {o->bootstrap, peer};
+	const char *side_name[2] = {"primary", "peer"};
+
+	char **args = calloc((size_t)argc + 24, sizeof(*args));
+	int nbase = 0;
+	args[nbase++] = "kbench";
+	args[nbase++] = (char *)mode;
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--against") || !strcmp(a, "--reps") || !strcmp(a, "--bootstrap") ||
+		    !strcmp(a, "-b") || !strcmp(a, "--topic") || !strcmp(a, "-t") || !strcmp(a, "--label")) {
+			i++;
+			continue;
+		}
+		if (!strcmp(a, "--no-fill") || !strcmp(a, "-q") || !strcmp(a, "--quiet"))
+			continue;
+		args[nbase++] = argv[i];
+	}
+	int per_part = 4 * 1048576 / (o->size + 70); /* records the mock keeps whole */
+	char fill_records[32], consume_records[32], parts[16], size[16];
+	snprintf(fill_records, sizeof(fill_records), "%d", per_part * o->partitions);
+	snprintf(consume_records, sizeof(consume_records), "%lld",
+		 o->records >= 0 ? o->records : 8LL * per_part * o->partitions);
+	snprintf(parts, sizeof(parts), "%d", o->partitions);
+	snprintf(size, sizeof(size), "%d", o->size);
+
+	double *v[2] = {calloc((size_t)reps, sizeof(double)), calloc((size_t)reps, sizeof(double))};
+	int nv[2] = {0, 0}, failures = 0;
+	for (int r = 0; r < reps && !g_stop; r++) {
+		for (int k = 0; k < 2; k++) {
+			int side = r % 2 ? 1 - k : k;
+			int status = 0;
+			if (fill) {
+				char *fargs[] = {"kbench", "produce", "--bootstrap", (char *)bs[side], "--topic",
+						 names[r], "--partitions", parts, "--records", fill_records,
+						 "--size", size, "--acks", "1", "-q",
+						 side == 1 && mock ? "--no-create" : NULL, NULL};
+				free(run_self(fargs, &status));
+				if (status)
+					fprintf(stderr, "kbench: filling %s on %s failed\n", names[r], bs[side]);
+			}
+			int n = nbase;
+			args[n++] = "--bootstrap";
+			args[n++] = (char *)bs[side];
+			args[n++] = "--topic";
+			args[n++] = names[r];
+			args[n++] = "--label";
+			args[n++] = (char *)side_name[side];
+			args[n++] = "-q";
+			if (consume && o->records < 0) {
+				args[n++] = "--records";
+				args[n++] = consume_records;
+			}
+			if (side == 1 && mock)
+				args[n++] = "--no-create";
+			args[n] = NULL;
+			char *line = run_self(args, &status);
+			double x = json_num(line, key);
+			if (line)
+				printf("%s\n", line);
+			if (status || !line || isnan(x)) {
+				failures++;
+				fprintf(stderr, "kbench: rep %d/%d %s (%s): FAILED\n", r + 1, reps,
+					side_name[side], bs[side]);
+			} else {
+				v[side][nv[side]++] = x;
+				if (!o->quiet)
+					fprintf(stderr, "kbench: rep %d/%d %-7s %s: %s %.*f\n", r + 1, reps,
+						side_name[side], bs[side], key, latency ? 3 : 0, x);
+			}
+			free(line);
+		}
+	}
+	double m0 = median(v[0], nv[0]), m1 = median(v[1], nv[1]);
+	double ratio = m0 / m1;
+	char j0[32], j1[32], jr[32];
+	printf("{\"mode\":\"compare\",\"label\":\"%s\",\"workload\":\"%s\",\"primary\":\"%s\","
+	       "\"peer\":\"%s\",\"metric\":\"%s\",\"reps\":%d,\"primary_median\":%s,"
+	       "\"peer_median\":%s,\"ratio\":%s,\"failures\":%d}\n",
+	       o->label, mode, o->bootstrap, mock ? "mock" : peer, key, reps, json_dbl(j0, m0),
+	       json_dbl(j1, m1), json_dbl(jr, ratio), failures);
+	fprintf(stderr, "kbench: %s %s: primary %.*f, peer %.*f (medians of %d and %d): ratio %.2f%s\n",
+		mode, key, latency ? 3 : 0, m0, latency ? 3 : 0, m1, nv[0], nv[1], ratio,
+		latency ? " (lower is better)" : "");
+	if (mock_pid > 0) {
+		kill(mock_pid, SIGTERM);
+		waitpid(mock_pid, NULL, 0);
+	}
+	for (int r = 0; r < reps; r++) {
+		free(names[r]);
+		free(mock_topics[r]);
+	}
+	free(names);
+	free(mock_topics);
+	free(args);
+	free(v[0]);
+	free(v[1]);
+	return failures ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -1207,6 +1886,8 @@ int main(int argc, char **argv)
 	struct opts o;
 	parse(argc - 2, argv + 2, &o);
 	const char *m = argv[1];
+	if (o.against && (!strcmp(m, "produce") || !strcmp(m, "consume") || !strcmp(m, "latency")))
+		return cmd_against(m, argc, argv, &o);
 	if (!strcmp(m, "produce"))
 		return cmd_produce(&o);
 	if (!strcmp(m, "consume"))
@@ -1228,6 +1909,10 @@ int main(int argc, char **argv)
 		return cmd_delete(&o);
 	if (!strcmp(m, "pump"))
 		return cmd_pump(&o);
+	if (!strcmp(m, "conns"))
+		return cmd_conns(&o);
+	if (!strcmp(m, "metadata"))
+		return cmd_metadata(&o);
 	usage();
 	return 2;
 }
