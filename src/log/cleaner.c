@@ -617,16 +617,16 @@ bool log_records_have_null_key(const uint8_t *batches, size_t len)
 
 /* ------------------------------------------------------------ files */
 
-static int checkpoint_write(struct log_partition *part, int64_t offset)
+static int checkpoint_write(int dir_fd, int64_t offset)
 {
 	char buf[64];
 	int n = snprintf(buf, sizeof(buf), "1 %" PRId64 "\n", offset);
-	return log_file_replace(part->dir_fd, CLEANER_CHECKPOINT_FILE, buf, (size_t)n);
+	return log_file_replace(dir_fd, CLEANER_CHECKPOINT_FILE, buf, (size_t)n);
 }
 
-static int checkpoint_read(struct log_partition *part, int64_t *offset)
+static int checkpoint_read(int dir_fd, int64_t *offset)
 {
-	int fd = openat(part->dir_fd, CLEANER_CHECKPOINT_FILE, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dir_fd, CLEANER_CHECKPOINT_FILE, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	char buf[64];
@@ -648,19 +648,9 @@ static void seg_name(char *buf, size_t n, int64_t base, const char *ext)
 	snprintf(buf, n, "%020" PRId64 ".%s", base, ext);
 }
 
-static int open_index_file(struct log_partition *part, int64_t base, const char *ext, struct file_ref **out)
-{
-	char name[64];
-	seg_name(name, sizeof(name), base, ext);
-	int fd = openat(part->dir_fd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	*out = file_ref_new(fd);
-	return 0;
-}
-
-/* Replaces old (still in the list?) with the cleaned file. */
-static int swap_segment(struct log_partition *part, struct log_segment *old, int64_t base, bool empty)
+/* Replaces old (still in the list?) with the cleaned file. dir_fd: part->dir. */
+static int swap_segment(struct log_partition *part, int dir_fd, struct log_segment *old, int64_t base,
+			bool empty)
 {
 	char cleaned[80], name[80], errmsg[ERRMSG_SIZE];
 	seg_name(cleaned, sizeof(cleaned), base, "log" CLEANED_SUFFIX);
@@ -677,7 +667,7 @@ static int swap_segment(struct log_partition *part, struct log_segment *old, int
 	pthread_mutex_unlock(&part->mu);
 	if (!present) {
 		pthread_mutex_unlock(&part->append_mu);
-		unlinkat(part->dir_fd, cleaned, 0);
+		unlinkat(dir_fd, cleaned, 0);
 		return 0;
 	}
 	if (empty && k > 0) {
@@ -692,24 +682,32 @@ static int swap_segment(struct log_partition *part, struct log_segment *old, int
 						   "log" CLEANED_SUFFIX};
 		for (int i = 0; i < 5; i++) {
 			seg_name(name, sizeof(name), base, exts[i]);
-			unlinkat(part->dir_fd, name, 0);
+			unlinkat(dir_fd, name, 0);
 		}
 		part->dir_dirty = true;
 		pthread_mutex_unlock(&part->append_mu);
-		if (fsync(part->dir_fd) < 0)
+		if (fsync(dir_fd) < 0)
 			log_warn(LOG_MODULE, "%s: fsync after cleaning: %s", part->dir, strerror(errno));
 		log_segment_free(old);
 		return 0;
 	}
+	/* Reads of old until it leaves the list must keep getting the old file. */
+	if ((rc = log_segment_pin_file(old, part->dir)) != 0) {
+		log_error(LOG_MODULE, "%s: opening segment %020" PRId64 ": %s", part->dir, base,
+			  strerror(-rc));
+		unlinkat(dir_fd, cleaned, 0);
+		pthread_mutex_unlock(&part->append_mu);
+		return rc;
+	}
 	seg_name(name, sizeof(name), base, "index");
-	unlinkat(part->dir_fd, name, 0);
+	unlinkat(dir_fd, name, 0);
 	seg_name(name, sizeof(name), base, "timeindex");
-	unlinkat(part->dir_fd, name, 0);
+	unlinkat(dir_fd, name, 0);
 	seg_name(name, sizeof(name), base, "log");
-	if (renameat(part->dir_fd, cleaned, part->dir_fd, name) < 0) {
+	if (renameat(dir_fd, cleaned, dir_fd, name) < 0) {
 		rc = -errno;
 		log_error(LOG_MODULE, "%s: renaming %s: %s", part->dir, cleaned, strerror(errno));
-		unlinkat(part->dir_fd, cleaned, 0);
+		unlinkat(dir_fd, cleaned, 0);
 		/* The old segment stays in use; its indexes are rebuilt at the next open. */
 		part->dir_dirty = true;
 		pthread_mutex_unlock(&part->append_mu);
@@ -728,9 +726,9 @@ static int swap_segment(struct log_partition *part, struct log_segment *old, int
 		return rc;
 	}
 	log_segment_finish_time_index(seg);
-	if (!open_index_file(part, base, "index", &seg->idx_file) &&
-	    !open_index_file(part, base, "timeindex", &seg->tidx_file)) {
-		if (log_segment_write_indexes(seg) || fdatasync(seg->idx_file->fd) < 0 ||
+	/* The old index files were unlinked above: these are new. */
+	if (!log_segment_open_indexes(seg, part->dir)) {
+		if (log_segment_write_indexes(seg, part->dir) || fdatasync(seg->idx_file->fd) < 0 ||
 		    fdatasync(seg->tidx_file->fd) < 0)
 			log_warn(LOG_MODULE, "%s: writing indexes of cleaned segment %020" PRId64
 				 " (rebuilt at the next open)", part->dir, base);
@@ -739,13 +737,14 @@ static int swap_segment(struct log_partition *part, struct log_segment *old, int
 	file_ref_put(seg->tidx_file);
 	seg->idx_file = seg->tidx_file = NULL;
 	seg->sealed = seg->synced = true;
+	log_segment_cache_file(seg);
 	pthread_mutex_lock(&part->mu);
 	log_txn_index_move(seg, old);
 	part->segs[k] = seg;
 	pthread_mutex_unlock(&part->mu);
 	part->dir_dirty = true;
 	pthread_mutex_unlock(&part->append_mu);
-	if (fsync(part->dir_fd) < 0)
+	if (fsync(dir_fd) < 0)
 		log_warn(LOG_MODULE, "%s: fsync after cleaning: %s", part->dir, strerror(errno));
 	log_segment_free(old);
 	return 0;
@@ -776,8 +775,10 @@ int log_partition_clean(struct log_partition *part, const struct log_clean_confi
 			break;
 		if (cc->min_compaction_lag_ms > 0 && seg->max_ts > now_ms - cc->min_compaction_lag_ms)
 			break;
-		snaps[n++] = (struct seg_snap){seg, file_ref_get(seg->log), seg->base_offset,
-					       seg->end_offset, seg->size};
+		struct file_ref *file = log_segment_file(seg, part->dir);
+		if (!file)
+			break;
+		snaps[n++] = (struct seg_snap){seg, file, seg->base_offset, seg->end_offset, seg->size};
 	}
 	int64_t start = atomic_load_explicit(&part->start_offset, memory_order_relaxed);
 	pthread_mutex_unlock(&part->mu);
@@ -795,6 +796,12 @@ int log_partition_clean(struct log_partition *part, const struct log_clean_confi
 	    (!force && (dirty == 0 || (double)dirty / (double)all < cc->min_cleanable_ratio)))
 		goto out;
 
+	int dir_fd = log_partition_dir_open(part);
+	if (dir_fd < 0) {
+		rc = dir_fd;
+		log_warn(LOG_MODULE, "%s: cleaning failed: %s", part->dir, strerror(-rc));
+		goto out;
+	}
 	int64_t clean_to = snaps[n - 1].end;
 	struct aborted_set aborted = {0};
 	log_partition_collect_aborted(part, snaps[0].base, clean_to, aborted_collect, &aborted);
@@ -806,7 +813,7 @@ int log_partition_clean(struct log_partition *part, const struct log_clean_confi
 		if (snaps[i].end > first_dirty)
 			rc = map_segment(&map, &aborted, &snaps[i], &mapped);
 	if (!rc)
-		rc = checkpoint_write(part, clean_to);
+		rc = checkpoint_write(dir_fd, clean_to);
 	for (int i = 0; i < n && !rc; i++) {
 		/* First only count: a segment that loses nothing is not rewritten. */
 		int64_t nread = 0, nkept = 0, out_len = 0;
@@ -815,7 +822,7 @@ int log_partition_clean(struct log_partition *part, const struct log_clean_confi
 			continue;
 		char name[80];
 		seg_name(name, sizeof(name), snaps[i].base, "log" CLEANED_SUFFIX);
-		int fd = openat(part->dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0) {
 			rc = -errno;
 			break;
@@ -826,10 +833,10 @@ int log_partition_clean(struct log_partition *part, const struct log_clean_confi
 			rc = -errno;
 		close(fd);
 		if (rc) {
-			unlinkat(part->dir_fd, name, 0);
+			unlinkat(dir_fd, name, 0);
 			break;
 		}
-		rc = swap_segment(part, snaps[i].seg, snaps[i].base, out_len == 0);
+		rc = swap_segment(part, dir_fd, snaps[i].seg, snaps[i].base, out_len == 0);
 		if (!rc) {
 			st->segments_rewritten++;
 			st->records_read += nread;
@@ -840,6 +847,7 @@ int log_partition_clean(struct log_partition *part, const struct log_clean_confi
 	}
 	kmap_free(&map);
 	free(aborted.v);
+	close(dir_fd);
 	if (!rc) {
 		part->cleaner_checkpoint = clean_to;
 		if (st->segments_rewritten)
@@ -862,26 +870,22 @@ out:
 
 void log_cleaner_after_recovery(struct log_partition *part)
 {
-	int fd = dup(part->dir_fd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-	} else {
-		rewinddir(d);
-		struct dirent *de;
-		size_t sl = strlen(CLEANED_SUFFIX);
-		while ((de = readdir(d)) != NULL) {
-			size_t l = strlen(de->d_name);
-			if (l > sl && !strcmp(de->d_name + l - sl, CLEANED_SUFFIX)) {
-				log_info(LOG_MODULE, "%s: removing leftover %s", part->dir, de->d_name);
-				unlinkat(part->dir_fd, de->d_name, 0);
-			}
+	DIR *d = opendir(part->dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	size_t sl = strlen(CLEANED_SUFFIX);
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (l > sl && !strcmp(de->d_name + l - sl, CLEANED_SUFFIX)) {
+			log_info(LOG_MODULE, "%s: removing leftover %s", part->dir, de->d_name);
+			unlinkat(dirfd(d), de->d_name, 0);
 		}
-		closedir(d);
 	}
 	int64_t cp = 0;
-	if (checkpoint_read(part, &cp) != 0)
+	int rc = checkpoint_read(dirfd(d), &cp);
+	closedir(d);
+	if (rc != 0)
 		return;
 	part->cleaner_checkpoint = cp;
 	/* Sealed segments may end before the next base: set their end offsets
@@ -889,8 +893,11 @@ void log_cleaner_after_recovery(struct log_partition *part)
 	uint8_t buf[16384];
 	for (int i = 0; i < part->nsegs - 1; i++) {
 		struct log_segment *seg = part->segs[i];
+		struct file_ref *file = log_segment_file(seg, part->dir);
+		if (!file)
+			continue;
 		struct log_scan scan;
-		log_scan_init(&scan, seg->log->fd, seg->size, buf, sizeof(buf));
+		log_scan_init(&scan, file->fd, seg->size, buf, sizeof(buf));
 		int64_t pos = 0, end = seg->base_offset;
 		while (pos < seg->size) {
 			int err = 0;
@@ -903,6 +910,7 @@ void log_cleaner_after_recovery(struct log_partition *part)
 			end = (int64_t)log_be64(h) + (int32_t)log_be32(h + LOG_BATCH_LAST_DELTA_AT) + 1;
 			pos += total;
 		}
+		file_ref_put(file);
 		if (pos == seg->size && end < seg->end_offset)
 			seg->end_offset = end;
 	}

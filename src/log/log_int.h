@@ -145,9 +145,16 @@ struct log_segment {
 	int64_t base_offset;
 	int64_t end_offset;         /* one past the last offset stored */
 	int64_t size;               /* bytes of whole batches, visible to readers */
-	struct file_ref *log;       /* the .log file */
-	struct file_ref *idx_file;  /* .index; NULL once sealed and synced */
-	struct file_ref *tidx_file; /* .timeindex; likewise */
+	/* The .log file. Sealed and synced segments' files are in the process'
+	 * cache of open files (file_cached): get them with log_segment_file(),
+	 * seg->log may be NULL (closed) there. Otherwise it is always open. */
+	struct file_ref *log;
+	bool file_cached;
+	struct log_segment *cache_prev, *cache_next; /* file_cache_mu (segment.c) */
+	/* .index and .timeindex, held only from a roll (or recovery) until the
+	 * sealed segment is synced; the active segment's are opened per write. */
+	struct file_ref *idx_file;
+	struct file_ref *tidx_file;
 	struct log_index oidx;
 	struct log_index tidx;
 	int64_t max_ts;             /* largest batch maxTimestamp, -1 if none */
@@ -160,7 +167,7 @@ struct log_segment {
 	 * order. Changed under append_mu + mu; read under either. */
 	struct log_aborted_txn *aborted;
 	size_t naborted, aborted_cap;
-	struct file_ref *txn_file;  /* .txnindex open for writing, or NULL (append_mu) */
+	struct file_ref *txn_file;  /* .txnindex written and not yet synced, or NULL (append_mu) */
 	bool txn_dirty;             /* .txnindex written since the last sync (append_mu) */
 };
 
@@ -187,8 +194,24 @@ void log_segment_track_batch(struct log_segment *seg, int64_t pos, int64_t last_
 			     int64_t max_ts, int64_t batch_size, int32_t interval);
 /* Appends the final time index entry (the segment's max timestamp) if missing. */
 void log_segment_finish_time_index(struct log_segment *seg);
-/* Writes pending index entries to the index files. 0 or -errno. */
-int log_segment_write_indexes(struct log_segment *seg);
+/* A reference to seg's .log (reopened read-only when the cache closed it),
+ * or NULL with errno set. Caller holds part->mu or append_mu. */
+struct file_ref *log_segment_file(struct log_segment *seg, const char *dir);
+/* seg (sealed and synced) joins the cache of open sealed files: its .log
+ * may be closed from now on when others are used more recently. */
+void log_segment_cache_file(struct log_segment *seg);
+/* Takes seg out of the cache with its .log open (reopened if needed), e.g.
+ * before its file is renamed over. 0 or -errno. */
+int log_segment_pin_file(struct log_segment *seg, const char *dir);
+/* How many sealed segments' files the cache keeps open (process-wide). */
+#define LOG_SEALED_FILES_MAX 1024
+void log_segment_file_cache_limit(size_t max);
+
+/* Opens (creating) the index files into idx_file/tidx_file if not held. 0 or -errno. */
+int log_segment_open_indexes(struct log_segment *seg, const char *dir);
+/* Writes pending index entries to the index files, through the held files or
+ * ones opened for this write only. 0 or -errno. */
+int log_segment_write_indexes(struct log_segment *seg, const char *dir);
 /* Makes seg's indexes usable (maps a sealed segment's files). */
 void log_segment_load_indexes(struct log_segment *seg, const char *dir);
 /* A position at or before the batch containing offset (index lookup). */
@@ -239,7 +262,11 @@ struct log_partition {
 	pthread_mutex_t append_mu;
 	pthread_mutex_t sync_mu;
 	char *dir;
-	int dir_fd;
+	/* The directory is opened only for the operation that needs it
+	 * (log_partition_dir_open): a partition's steady state is one fd, its
+	 * active segment's .log. */
+	dev_t dir_dev;           /* identity in the open-directory registry */
+	ino_t dir_ino;
 	struct log_config cfg;
 	struct log_flusher *flusher; /* not a reference: outlives the partition */
 
@@ -280,10 +307,13 @@ struct log_partition {
  * below it. Same arguments and results. */
 int log_partition_move_start(struct log_partition *part, int64_t offset, int64_t *low_watermark);
 
+/* Opens part->dir for *at() calls and fsync; the caller closes it. fd or -errno. */
+int log_partition_dir_open(struct log_partition *part);
+
 /* Index of the last segment whose base <= offset (0 if offset is below all). */
 int log_partition_find_segment(struct log_partition *part, int64_t offset);
 
-/* recovery.c: loads the segment list of part->dir (already open as dir_fd),
+/* recovery.c: loads the segment list of part->dir,
  * validating from the recovery point and truncating a torn tail. Sets segs,
  * end/start/flushed offsets. *repaired is set when files were changed. */
 int log_recover(struct log_partition *part, bool *repaired, char errmsg[ERRMSG_SIZE]);

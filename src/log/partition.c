@@ -21,11 +21,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "log/cleaner.h"
@@ -125,13 +125,53 @@ static int fsync_parent(const char *dir)
 	return rc;
 }
 
+int log_partition_dir_open(struct log_partition *part)
+{
+	int fd = open(part->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* One owner per directory in this process: the directories of the open
+ * partitions, by identity (another process is kept out by the data
+ * directory's .lock, cli/serve.c). Holding a locked fd per partition instead
+ * would cost an fd each. */
+struct dir_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+static pthread_mutex_t dir_registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct hmap dir_registry; /* struct dir_id -> partition */
+
+static bool dir_registry_add(struct log_partition *part)
+{
+	struct dir_id id = {part->dir_dev, part->dir_ino};
+	pthread_mutex_lock(&dir_registry_mu);
+	bool free_slot = !hmap_get(&dir_registry, &id, sizeof(id));
+	if (free_slot)
+		hmap_put(&dir_registry, &id, sizeof(id), part);
+	pthread_mutex_unlock(&dir_registry_mu);
+	return free_slot;
+}
+
+static void dir_registry_remove(struct log_partition *part)
+{
+	struct dir_id id = {part->dir_dev, part->dir_ino};
+	pthread_mutex_lock(&dir_registry_mu);
+	if (hmap_get(&dir_registry, &id, sizeof(id)) == part) {
+		hmap_del(&dir_registry, &id, sizeof(id));
+		if (!dir_registry.count)
+			hmap_fini(&dir_registry); /* nothing left behind at exit */
+	}
+	pthread_mutex_unlock(&dir_registry_mu);
+}
+
 static void log_partition_free(struct log_partition *part)
 {
 	for (int i = 0; i < part->nsegs; i++)
 		log_segment_free(part->segs[i]);
 	free(part->segs);
-	if (part->dir_fd >= 0)
-		close(part->dir_fd); /* also drops the flock */
+	dir_registry_remove(part);
 	pthread_mutex_destroy(&part->mu);
 	pthread_mutex_destroy(&part->append_mu);
 	pthread_mutex_destroy(&part->sync_mu);
@@ -202,10 +242,10 @@ static void log_partition_trim(struct log_partition *part, int64_t start)
 	static const char *const exts[] = {"log", "index", "timeindex", "txnindex"};
 	for (int i = 0; i < n; i++) {
 		for (int k = 0; k < 4; k++) {
-			char name[64];
-			snprintf(name, sizeof(name), "%020" PRId64 ".%s", gone[i]->base_offset, exts[k]);
-			if (unlinkat(part->dir_fd, name, 0) < 0 && errno != ENOENT)
-				log_warn(LOG_MODULE, "%s: removing %s: %s", part->dir, name, strerror(errno));
+			char path[4096];
+			log_segment_path(path, sizeof(path), part->dir, gone[i]->base_offset, exts[k]);
+			if (unlink(path) < 0 && errno != ENOENT)
+				log_warn(LOG_MODULE, "removing %s: %s", path, strerror(errno));
 		}
 		log_segment_free(gone[i]);
 	}
@@ -220,9 +260,16 @@ static void log_partition_trim(struct log_partition *part, int64_t start)
  * off the tail it pointed into). */
 static void log_start_offset_load(struct log_partition *part)
 {
-	unlinkat(part->dir_fd, LOG_START_OFFSET_FILE ".tmp", 0);
+	int dir_fd = log_partition_dir_open(part);
+	if (dir_fd < 0) {
+		log_warn(LOG_MODULE, "%s: cannot read %s: %s", part->dir, LOG_START_OFFSET_FILE,
+			 strerror(-dir_fd));
+		return;
+	}
+	unlinkat(dir_fd, LOG_START_OFFSET_FILE ".tmp", 0);
 	int64_t start = 0;
-	int rc = log_start_offset_read(part->dir_fd, &start);
+	int rc = log_start_offset_read(dir_fd, &start);
+	close(dir_fd);
 	if (rc == -ENOENT)
 		return;
 	if (rc) {
@@ -267,7 +314,12 @@ int log_partition_move_start(struct log_partition *part, int64_t offset, int64_t
 		pthread_mutex_unlock(&part->sync_mu);
 		return 0;
 	}
-	int rc = log_start_offset_write(part->dir_fd, offset);
+	int rc = log_partition_dir_open(part);
+	if (rc >= 0) {
+		int dir_fd = rc;
+		rc = log_start_offset_write(dir_fd, offset);
+		close(dir_fd);
+	}
 	if (rc) {
 		log_error(LOG_MODULE, "%s: writing %s: %s", part->dir, LOG_START_OFFSET_FILE, strerror(-rc));
 		pthread_mutex_unlock(&part->sync_mu);
@@ -308,19 +360,19 @@ int log_partition_open(const char *dir, const struct log_config *cfg, struct log
 	log_flusher_part_init(part);
 	part->checkpoint_mono_ms = clock_mono_ms();
 
-	part->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (part->dir_fd < 0) {
+	struct stat st;
+	if (stat(dir, &st) < 0) {
 		rc = -errno;
-		err_printf(errmsg, "open partition directory %s: %s", dir, strerror(errno));
+		err_printf(errmsg, "stat partition directory %s: %s", dir, strerror(errno));
 		log_partition_free(part);
 		return rc;
 	}
-	/* One owner per directory, in this process or another. */
-	if (flock(part->dir_fd, LOCK_EX | LOCK_NB) < 0) {
-		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		err_printf(errmsg, "partition directory %s is in use: %s", dir, strerror(-rc));
+	part->dir_dev = st.st_dev;
+	part->dir_ino = st.st_ino;
+	if (!dir_registry_add(part)) {
+		err_printf(errmsg, "partition directory %s is in use: %s", dir, strerror(EBUSY));
 		log_partition_free(part);
-		return rc;
+		return -EBUSY;
 	}
 
 	bool repaired = false;
@@ -332,6 +384,10 @@ int log_partition_open(const char *dir, const struct log_config *cfg, struct log
 	log_start_offset_load(part);
 	log_cleaner_after_recovery(part);
 	log_txn_index_load(part);
+	/* Sealed segments recovery found not synced hold their index files
+	 * until they are: sync them now rather than at the first flush. */
+	for (int i = 0; i < part->nsegs - 1; i++)
+		repaired |= !part->segs[i]->synced;
 	if (repaired) {
 		/* Files were truncated or removed: make that and the recovery point
 		 * durable now, so a crash cannot resurrect what was dropped. */
@@ -495,7 +551,10 @@ static int log_partition_roll(struct log_partition *part)
 	pthread_mutex_lock(&part->mu);
 	log_segment_finish_time_index(old);
 	pthread_mutex_unlock(&part->mu);
-	rc = log_segment_write_indexes(old); /* reads the arrays: append_mu suffices */
+	/* Held until the flusher has synced the sealed segment (sync_internal). */
+	rc = log_segment_open_indexes(old, part->dir);
+	if (!rc)
+		rc = log_segment_write_indexes(old, part->dir); /* reads the arrays: append_mu suffices */
 	if (rc)
 		log_warn(LOG_MODULE, "%s: writing indexes of segment %020" PRId64 ": %s", part->dir,
 			 old->base_offset, strerror(-rc));
@@ -746,7 +805,7 @@ int log_partition_sync_internal(struct log_partition *part, bool force_checkpoin
 		return rc;
 	}
 	struct log_segment *active = part->segs[part->nsegs - 1];
-	int wrc = log_segment_write_indexes(active);
+	int wrc = log_segment_write_indexes(active, part->dir);
 	if (wrc)
 		log_warn(LOG_MODULE, "%s: writing active indexes: %s", part->dir, strerror(-wrc));
 	struct log_checkpoint cp = {
@@ -780,8 +839,15 @@ int log_partition_sync_internal(struct log_partition *part, bool force_checkpoin
 	bool nothing = !dir_sync && !nitems && !ntxn &&
 		       cp.offset <= atomic_load_explicit(&part->flushed_offset, memory_order_relaxed);
 	if (!nothing) {
-		if (dir_sync && fsync(part->dir_fd) < 0)
-			rc = -errno;
+		if (dir_sync) {
+			int dir_fd = log_partition_dir_open(part);
+			if (dir_fd < 0)
+				rc = dir_fd;
+			else if (fsync(dir_fd) < 0)
+				rc = -errno;
+			if (dir_fd >= 0)
+				close(dir_fd);
+		}
 		for (int i = 0; i < nitems && !rc; i++)
 			for (int k = 0; k < 3 && !rc; k++)
 				if (items[i].files[k] && fdatasync(items[i].files[k]->fd) < 0)
@@ -807,13 +873,16 @@ int log_partition_sync_internal(struct log_partition *part, bool force_checkpoin
 			if (seg->base_offset != items[i].base || !seg->sealed)
 				continue;
 			seg->synced = true;
+			log_segment_cache_file(seg);
 			file_ref_put(seg->idx_file);
 			file_ref_put(seg->tidx_file);
 			seg->idx_file = seg->tidx_file = NULL;
 		}
-		for (int i = 0; i < part->nsegs - 1; i++) {
+		/* A .txnindex synced and not written since is closed: the next
+		 * abort or truncation opens it again. */
+		for (int i = 0; i < part->nsegs; i++) {
 			struct log_segment *seg = part->segs[i];
-			if (seg->synced && !seg->txn_dirty) {
+			if (!seg->txn_dirty) {
 				file_ref_put(seg->txn_file);
 				seg->txn_file = NULL;
 			}
@@ -839,7 +908,12 @@ int log_partition_sync_internal(struct log_partition *part, bool force_checkpoin
 		 * the recovery point moves past a whole segment. */
 		if (changed && (force_checkpoint || nitems > 0 ||
 				now - part->checkpoint_mono_ms >= LOG_CHECKPOINT_INTERVAL_MS)) {
-			int crc = log_checkpoint_write(part->dir_fd, &cp);
+			int crc = log_partition_dir_open(part);
+			if (crc >= 0) {
+				int dir_fd = crc;
+				crc = log_checkpoint_write(dir_fd, &cp);
+				close(dir_fd);
+			}
 			if (crc) {
 				log_warn(LOG_MODULE, "%s: writing recovery point: %s", part->dir,
 					 strerror(-crc));

@@ -83,7 +83,12 @@ int log_partition_read_upto(struct log_partition *part, int64_t offset, int32_t 
 		return 0;
 	}
 	struct log_segment *seg = part->segs[i];
-	v.file = file_ref_get(seg->log);
+	v.file = log_segment_file(seg, part->dir);
+	if (!v.file) {
+		int err = -errno;
+		pthread_mutex_unlock(&part->mu);
+		return err;
+	}
 	v.base_offset = seg->base_offset;
 	v.size = seg->size;
 	v.end_offset = seg->end_offset;
@@ -304,12 +309,15 @@ static int segment_find_time(struct log_partition *part, struct log_segment_view
 	return 0;
 }
 
-/* Takes a view of segment i positioned for timestamp ts (under part->mu). */
-static void segment_view_for_time(struct log_partition *part, int i, int64_t ts,
-				  struct log_segment_view *v)
+/* Takes a view of segment i positioned for timestamp ts (under part->mu).
+ * 0 or -errno (its file cannot be opened). */
+static int segment_view_for_time(struct log_partition *part, int i, int64_t ts,
+				 struct log_segment_view *v)
 {
 	struct log_segment *seg = part->segs[i];
-	v->file = file_ref_get(seg->log);
+	v->file = log_segment_file(seg, part->dir);
+	if (!v->file)
+		return -errno;
 	v->base_offset = seg->base_offset;
 	v->size = seg->size;
 	v->start_pos = 0;
@@ -320,6 +328,7 @@ static void segment_view_for_time(struct log_partition *part, int i, int64_t ts,
 		int64_t off = seg->base_offset + log_time_index_rel(&seg->tidx, (size_t)k);
 		v->start_pos = log_segment_lookup(seg, part->dir, off);
 	}
+	return 0;
 }
 
 int log_partition_offset_for_time(struct log_partition *part, int64_t ts, int64_t *offset,
@@ -342,11 +351,13 @@ int log_partition_offset_for_time(struct log_partition *part, int64_t ts, int64_
 			pthread_mutex_unlock(&part->mu);
 			return 0;
 		}
-		segment_view_for_time(part, i, ts, &v);
+		int rc = segment_view_for_time(part, i, ts, &v);
 		int64_t next = i + 1 < part->nsegs ? part->segs[i + 1]->base_offset : INT64_MAX;
 		pthread_mutex_unlock(&part->mu);
+		if (rc)
+			return rc;
 
-		int rc = segment_find_time(part, &v, ts, offset, timestamp);
+		rc = segment_find_time(part, &v, ts, offset, timestamp);
 		file_ref_put(v.file);
 		if (rc != 0)
 			return rc < 0 ? rc : 0;

@@ -125,22 +125,18 @@ static bool parse_segment_name(const char *name, int64_t *base, const char **ext
 static int list_dir(struct log_partition *part, struct seg_list *logs, struct seg_list *idx,
 		    char errmsg[ERRMSG_SIZE])
 {
-	int fd = dup(part->dir_fd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = opendir(part->dir);
 	if (!d) {
 		int err = errno;
-		if (fd >= 0)
-			close(fd);
 		err_printf(errmsg, "list %s: %s", part->dir, strerror(err));
 		return -err;
 	}
-	rewinddir(d);
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		int64_t base;
 		const char *ext;
 		if (!strcmp(de->d_name, LOG_CHECKPOINT_FILE ".tmp")) {
-			unlinkat(part->dir_fd, de->d_name, 0);
+			unlinkat(dirfd(d), de->d_name, 0);
 			continue;
 		}
 		if (!parse_segment_name(de->d_name, &base, &ext))
@@ -162,9 +158,9 @@ static void remove_segment_files(struct log_partition *part, int64_t base)
 {
 	static const char *const exts[] = {"log", "index", "timeindex", "txnindex"};
 	for (int i = 0; i < 4; i++) {
-		char name[64];
-		snprintf(name, sizeof(name), "%020" PRId64 ".%s", base, exts[i]);
-		unlinkat(part->dir_fd, name, 0);
+		char path[4096];
+		log_segment_path(path, sizeof(path), part->dir, base, exts[i]);
+		unlink(path);
 	}
 	part->dir_dirty = true;
 }
@@ -268,27 +264,10 @@ static bool trusted_tail_intact(struct log_segment *seg, int64_t position, uint8
 
 /* ------------------------------------------------------- index handling */
 
-static int open_index_files(struct log_partition *part, struct log_segment *seg)
-{
-	char path[4096];
-	static const char *const exts[] = {"index", "timeindex"};
-	struct file_ref **files[] = {&seg->idx_file, &seg->tidx_file};
-	for (int i = 0; i < 2; i++) {
-		if (*files[i])
-			continue;
-		log_segment_path(path, sizeof(path), part->dir, seg->base_offset, exts[i]);
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return -errno;
-		*files[i] = file_ref_new(fd);
-	}
-	return 0;
-}
-
 /* Replaces seg's index files with the in-memory entries. */
 static int rewrite_indexes(struct log_partition *part, struct log_segment *seg)
 {
-	int rc = open_index_files(part, seg);
+	int rc = log_segment_open_indexes(seg, part->dir);
 	if (!rc)
 		rc = log_index_rewrite(&seg->oidx, seg->idx_file->fd);
 	if (!rc)
@@ -331,8 +310,13 @@ static bool indexes_look_sane(struct log_partition *part, struct log_segment *se
 		ok = pread_full(fd, e, 8, st.st_size - 8) == 8 && log_be32(e) < span &&
 		     log_be32(e + 4) < seg->size;
 	}
-	if (ok && seg->size > 4 * (int64_t)part->cfg.index_interval_bytes && st.st_size == 0)
-		ok = false; /* a big segment with an empty index: rebuild it */
+	if (ok && seg->size > 4 * (int64_t)part->cfg.index_interval_bytes && st.st_size == 0) {
+		/* A big segment with an empty index is rebuilt, unless it is one
+		 * batch (the first batch never gets an entry). */
+		uint8_t h[RECORDS_LOG_OVERHEAD];
+		ok = pread_full(seg->log->fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+		     (int64_t)(int32_t)log_be32(h + LOG_BATCH_LENGTH_AT) + RECORDS_LOG_OVERHEAD == seg->size;
+	}
 	close(fd);
 	if (!ok)
 		return false;
@@ -359,7 +343,7 @@ static bool indexes_look_sane(struct log_partition *part, struct log_segment *se
 static void load_trusted_indexes(struct log_partition *part, struct log_segment *seg,
 				 int64_t position, int64_t offset)
 {
-	if (open_index_files(part, seg) != 0) {
+	if (log_segment_open_indexes(seg, part->dir) != 0) {
 		seg->oidx.loaded = seg->tidx.loaded = true;
 		return;
 	}
@@ -450,11 +434,15 @@ int log_recover(struct log_partition *part, bool *repaired, char errmsg[ERRMSG_S
 		part->segs_cap = 8;
 		part->segs[0] = seg;
 		part->nsegs = 1;
-		if (fsync(part->dir_fd) < 0) {
-			rc = -errno;
-			err_printf(errmsg, "fsync %s: %s", part->dir, strerror(errno));
+		int dir_fd = log_partition_dir_open(part);
+		if (dir_fd < 0 || fsync(dir_fd) < 0) {
+			rc = dir_fd < 0 ? dir_fd : -errno;
+			err_printf(errmsg, "fsync %s: %s", part->dir, strerror(-rc));
+			if (dir_fd >= 0)
+				close(dir_fd);
 			goto out;
 		}
+		close(dir_fd);
 		part->dir_dirty = false;
 		atomic_store(&part->end_offset, 0);
 		atomic_store(&part->start_offset, 0);
@@ -463,7 +451,10 @@ int log_recover(struct log_partition *part, bool *repaired, char errmsg[ERRMSG_S
 	}
 
 	struct log_checkpoint cp;
-	bool have_cp = log_checkpoint_read(part->dir_fd, &cp) == 0;
+	int dir_fd = log_partition_dir_open(part);
+	bool have_cp = dir_fd >= 0 && log_checkpoint_read(dir_fd, &cp) == 0;
+	if (dir_fd >= 0)
+		close(dir_fd);
 	if (have_cp)
 		part->checkpoint = cp;
 
@@ -504,6 +495,7 @@ int log_recover(struct log_partition *part, bool *repaired, char errmsg[ERRMSG_S
 				if (rc)
 					goto out_buf;
 				seg->end_offset = next_base;
+				log_segment_finish_time_index(seg);
 				if ((rc = rewrite_indexes(part, seg)) != 0)
 					goto index_err;
 				seg->synced = false;
@@ -586,14 +578,21 @@ int log_recover(struct log_partition *part, bool *repaired, char errmsg[ERRMSG_S
 			seg->sealed = true;
 			seg->synced = false;
 			log_segment_finish_time_index(seg);
-			if ((rc = log_segment_write_indexes(seg)) != 0)
+			if ((rc = log_segment_write_indexes(seg, part->dir)) != 0)
 				goto index_err;
 			log_index_unload(&seg->oidx);
 			log_index_unload(&seg->tidx);
 		}
 	}
 
+	for (int i = 0; i < part->nsegs - 1; i++)
+		if (part->segs[i]->synced)
+			log_segment_cache_file(part->segs[i]);
 	struct log_segment *active = part->segs[part->nsegs - 1];
+	/* The active segment's index files are opened per write from now on. */
+	file_ref_put(active->idx_file);
+	file_ref_put(active->tidx_file);
+	active->idx_file = active->tidx_file = NULL;
 	atomic_store(&part->end_offset, active->end_offset);
 	atomic_store(&part->start_offset, part->segs[0]->base_offset);
 	int64_t flushed = have_cp ? cp.offset : part->segs[0]->base_offset;

@@ -21,12 +21,14 @@
 
 /* The segment's largest timestamp; without one (legacy records, no
  * timestamps) the .log file's modification time, as Kafka does. part->mu held. */
-static int64_t segment_largest_ts(const struct log_segment *seg)
+static int64_t segment_largest_ts(const struct log_partition *part, const struct log_segment *seg)
 {
 	if (seg->max_ts >= 0)
 		return seg->max_ts;
+	char path[4096];
+	log_segment_path(path, sizeof(path), part->dir, seg->base_offset, "log");
 	struct stat st;
-	if (fstat(seg->log->fd, &st) < 0)
+	if (stat(path, &st) < 0)
 		return -1;
 	return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
@@ -48,7 +50,7 @@ int log_partition_apply_retention(struct log_partition *part, int64_t now_ms,
 	const int sealed = part->nsegs - 1; /* the last one is active */
 	if (retention_ms >= 0) {
 		while (k < sealed) {
-			int64_t ts = segment_largest_ts(part->segs[k]);
+			int64_t ts = segment_largest_ts(part, part->segs[k]);
 			if (ts < 0 || now_ms - ts <= retention_ms)
 				break;
 			gone_bytes += part->segs[k]->size;

@@ -53,22 +53,28 @@ static int open_file(const char *dir, int64_t base, const char *ext, int flags,
 int log_segment_create(const char *dir, int64_t base, struct log_segment **out,
 		       char errmsg[ERRMSG_SIZE])
 {
+	/* All three files exist from the start (the directory fsync that
+	 * follows covers them); only the .log stays open. */
 	static const char *const exts[] = {"log", "index", "timeindex"};
 	struct log_segment *seg = log_segment_alloc(base);
-	struct file_ref **files[] = {&seg->log, &seg->idx_file, &seg->tidx_file};
+	struct file_ref *files[3] = {NULL};
 	for (int i = 0; i < 3; i++) {
-		int rc = open_file(dir, base, exts[i], O_RDWR | O_CREAT | O_TRUNC, files[i], errmsg);
+		int rc = open_file(dir, base, exts[i], O_RDWR | O_CREAT | O_TRUNC, &files[i], errmsg);
 		if (rc) {
 			/* Leave no half-created segment behind. */
 			for (int j = 0; j < i; j++) {
 				char path[4096];
 				log_segment_path(path, sizeof(path), dir, base, exts[j]);
 				unlink(path);
+				file_ref_put(files[j]);
 			}
 			log_segment_free(seg);
 			return rc;
 		}
 	}
+	seg->log = files[0];
+	file_ref_put(files[1]);
+	file_ref_put(files[2]);
 	seg->oidx.loaded = seg->tidx.loaded = true;
 	*out = seg;
 	return 0;
@@ -110,10 +116,134 @@ int log_segment_open(const char *dir, int64_t base, struct log_segment **out,
 	return 0;
 }
 
+/* ------------------------------------------------- open sealed files
+ * A sealed, synced segment's .log is only read, and mostly the newest ones
+ * are. Their files are kept open up to a process-wide limit, the least
+ * recently used closed first and reopened (read-only) when read again; a
+ * closed file stays open underneath while reads and sendfiles hold
+ * references. The active segment's file and those of segments not synced yet
+ * stay open: their writes and fdatasyncs need the fd that wrote them.
+ * file_cache_mu guards the list and seg->log of cached segments; it is taken
+ * under part->mu or append_mu, never the other way round. */
+static pthread_mutex_t file_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct log_segment *file_cache_head, *file_cache_tail; /* most recent first */
+static size_t file_cache_n, file_cache_max = LOG_SEALED_FILES_MAX;
+
+static void file_cache_unlink(struct log_segment *seg)
+{
+	if (seg->cache_prev)
+		seg->cache_prev->cache_next = seg->cache_next;
+	else
+		file_cache_head = seg->cache_next;
+	if (seg->cache_next)
+		seg->cache_next->cache_prev = seg->cache_prev;
+	else
+		file_cache_tail = seg->cache_prev;
+	seg->cache_prev = seg->cache_next = NULL;
+	file_cache_n--;
+}
+
+static void file_cache_push(struct log_segment *seg)
+{
+	seg->cache_prev = NULL;
+	seg->cache_next = file_cache_head;
+	if (file_cache_head)
+		file_cache_head->cache_prev = seg;
+	else
+		file_cache_tail = seg;
+	file_cache_head = seg;
+	file_cache_n++;
+}
+
+/* Closes the least recently used files beyond the limit. */
+static void file_cache_trim(void)
+{
+	while (file_cache_n > file_cache_max) {
+		struct log_segment *old = file_cache_tail;
+		file_cache_unlink(old);
+		file_ref_put(old->log);
+		old->log = NULL;
+	}
+}
+
+void log_segment_file_cache_limit(size_t max)
+{
+	pthread_mutex_lock(&file_cache_mu);
+	file_cache_max = max;
+	file_cache_trim();
+	pthread_mutex_unlock(&file_cache_mu);
+}
+
+struct file_ref *log_segment_file(struct log_segment *seg, const char *dir)
+{
+	pthread_mutex_lock(&file_cache_mu);
+	if (seg->log) {
+		if (seg->file_cached && file_cache_head != seg) {
+			file_cache_unlink(seg);
+			file_cache_push(seg);
+		}
+		struct file_ref *f = file_ref_get(seg->log);
+		pthread_mutex_unlock(&file_cache_mu);
+		return f;
+	}
+	pthread_mutex_unlock(&file_cache_mu);
+	/* Only a cached segment's file is ever closed. */
+	char path[4096];
+	log_segment_path(path, sizeof(path), dir, seg->base_offset, "log");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct file_ref *f = file_ref_new(fd);
+	pthread_mutex_lock(&file_cache_mu);
+	if (!seg->log && seg->file_cached) {
+		seg->log = file_ref_get(f);
+		file_cache_push(seg);
+		file_cache_trim();
+	}
+	pthread_mutex_unlock(&file_cache_mu);
+	return f;
+}
+
+void log_segment_cache_file(struct log_segment *seg)
+{
+	pthread_mutex_lock(&file_cache_mu);
+	if (!seg->file_cached) {
+		seg->file_cached = true;
+		file_cache_push(seg);
+		file_cache_trim();
+	}
+	pthread_mutex_unlock(&file_cache_mu);
+}
+
+int log_segment_pin_file(struct log_segment *seg, const char *dir)
+{
+	struct file_ref *f = log_segment_file(seg, dir);
+	if (!f)
+		return -errno;
+	pthread_mutex_lock(&file_cache_mu);
+	if (seg->file_cached) {
+		if (seg->log)
+			file_cache_unlink(seg);
+		else
+			seg->log = file_ref_get(f);
+		seg->file_cached = false;
+	}
+	pthread_mutex_unlock(&file_cache_mu);
+	file_ref_put(f);
+	return 0;
+}
+
 void log_segment_free(struct log_segment *seg)
 {
 	if (!seg)
 		return;
+	if (seg->file_cached) {
+		pthread_mutex_lock(&file_cache_mu);
+		if (seg->log)
+			file_cache_unlink(seg);
+		seg->file_cached = false;
+		pthread_mutex_unlock(&file_cache_mu);
+	}
 	struct stat st;
 	if (seg->log && !seg->sealed && fstat(seg->log->fd, &st) == 0)
 		log_segment_release_tail(seg->log->fd, &st); /* the active one's preallocation */
@@ -160,13 +290,45 @@ void log_segment_finish_time_index(struct log_segment *seg)
 	log_segment_time_entry(seg);
 }
 
-int log_segment_write_indexes(struct log_segment *seg)
+int log_segment_open_indexes(struct log_segment *seg, const char *dir)
 {
-	int rc = 0;
-	if (seg->idx_file)
+	static const char *const exts[] = {"index", "timeindex"};
+	struct file_ref **files[] = {&seg->idx_file, &seg->tidx_file};
+	for (int i = 0; i < 2; i++) {
+		if (*files[i])
+			continue;
+		char errmsg[ERRMSG_SIZE];
+		int rc = open_file(dir, seg->base_offset, exts[i], O_RDWR | O_CREAT, files[i], errmsg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static bool log_index_pending(const struct log_index *idx)
+{
+	return idx->loaded && idx->written < idx->count;
+}
+
+int log_segment_write_indexes(struct log_segment *seg, const char *dir)
+{
+	if (!log_index_pending(&seg->oidx) && !log_index_pending(&seg->tidx))
+		return 0;
+	/* Files not held (the active segment's) are opened for this write only. */
+	bool held_o = seg->idx_file, held_t = seg->tidx_file;
+	int rc = log_segment_open_indexes(seg, dir);
+	if (!rc)
 		rc = log_index_write(&seg->oidx, seg->idx_file->fd);
-	if (!rc && seg->tidx_file)
+	if (!rc)
 		rc = log_index_write(&seg->tidx, seg->tidx_file->fd);
+	if (!held_o) {
+		file_ref_put(seg->idx_file);
+		seg->idx_file = NULL;
+	}
+	if (!held_t) {
+		file_ref_put(seg->tidx_file);
+		seg->tidx_file = NULL;
+	}
 	return rc;
 }
 

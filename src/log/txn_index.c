@@ -32,10 +32,6 @@
 /* A sanity cap on a file read at open (about 2 million aborts per segment). */
 #define TXN_INDEX_MAX_BYTES (64 << 20)
 
-static void txn_index_name(char *buf, size_t n, int64_t base)
-{
-	snprintf(buf, n, "%020" PRId64 "." TXN_INDEX_EXT, base);
-}
 
 static void entry_encode(uint8_t *p, const struct log_aborted_txn *t)
 {
@@ -68,14 +64,16 @@ static void seg_push(struct log_segment *seg, const struct log_aborted_txn *t)
 	seg->aborted[seg->naborted++] = *t;
 }
 
-/* Opens seg's file for writing if it is not open. append_mu held. */
+/* Opens seg's file for writing if it is not open (it stays open until the
+ * sync that makes the write durable, log_partition_sync_internal). append_mu
+ * held. */
 static int seg_open_file(struct log_partition *part, struct log_segment *seg)
 {
 	if (seg->txn_file)
 		return 0;
-	char name[64];
-	txn_index_name(name, sizeof(name), seg->base_offset);
-	int fd = openat(part->dir_fd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	char path[4096];
+	log_segment_path(path, sizeof(path), part->dir, seg->base_offset, TXN_INDEX_EXT);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	seg->txn_file = file_ref_new(fd);
@@ -237,17 +235,17 @@ void log_txn_index_move(struct log_segment *dst, struct log_segment *src)
  * followed. */
 static void seg_load(struct log_partition *part, struct log_segment *seg, int64_t end)
 {
-	char name[64];
-	txn_index_name(name, sizeof(name), seg->base_offset);
-	int fd = openat(part->dir_fd, name, O_RDWR | O_CLOEXEC);
+	char name[4096];
+	log_segment_path(name, sizeof(name), part->dir, seg->base_offset, TXN_INDEX_EXT);
+	int fd = open(name, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno != ENOENT)
-			log_warn(LOG_MODULE, "%s: opening %s: %s", part->dir, name, strerror(errno));
+			log_warn(LOG_MODULE, "opening %s: %s", name, strerror(errno));
 		return;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || st.st_size > TXN_INDEX_MAX_BYTES) {
-		log_warn(LOG_MODULE, "%s: %s is unreadable or too large; ignoring it", part->dir, name);
+		log_warn(LOG_MODULE, "%s is unreadable or too large; ignoring it", name);
 		close(fd);
 		return;
 	}
@@ -279,10 +277,10 @@ static void seg_load(struct log_partition *part, struct log_segment *seg, int64_
 		close(fd);
 		return;
 	}
-	log_warn(LOG_MODULE, "recovery: %s/%s: keeping %zu of %zu bytes (entries past the log end "
-		 "or damaged)", part->dir, name, keep, size);
+	log_warn(LOG_MODULE, "recovery: %s: keeping %zu of %zu bytes (entries past the log end "
+		 "or damaged)", name, keep, size);
 	if (ftruncate(fd, (off_t)keep) < 0)
-		log_warn(LOG_MODULE, "%s: truncating %s: %s", part->dir, name, strerror(errno));
+		log_warn(LOG_MODULE, "truncating %s: %s", name, strerror(errno));
 	seg->txn_file = file_ref_new(fd);
 	seg->txn_dirty = true;
 }

@@ -1,13 +1,15 @@
 /* The partition log: append/read round trips across segment rolls, reads from
  * inside a batch, KIP-74 and strict max_bytes, offset ranges, timestamps,
  * LogAppendTime, reopen after a clean close, failed appends, concurrent
- * readers, delete. */
+ * readers, delete, the fd budget (one per partition plus the bounded cache of
+ * sealed segments' files). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,6 +22,7 @@
 
 #include "base/log.h"
 #include "log/flusher.h"
+#include "log/log_int.h"
 #define TB_WITH_LOG
 #include "unit/testutil_batch.h"
 
@@ -547,6 +550,76 @@ static void test_delete(void **state)
 	tl_rmdir(dir);
 }
 
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the listing's own */
+}
+
+/* Many partitions with many segments hold one fd each (the active .log)
+ * plus at most the cache's limit of sealed files, however they are read;
+ * a read's file reference outlives the cache closing that file. */
+static void test_fd_budget(void **state)
+{
+	(void)state;
+	enum { NPARTS = 40, CACHE = 8 };
+	log_segment_file_cache_limit(CACHE);
+	char *base = tl_tmpdir();
+	struct log_config cfg;
+	tl_config(&cfg, 4096);
+	int before = count_fds();
+	struct log_partition *parts[NPARTS];
+	struct expect e[NPARTS];
+	memset(e, 0, sizeof(e));
+	char dir[256];
+	for (int i = 0; i < NPARTS; i++) {
+		snprintf(dir, sizeof(dir), "%s-%d", base, i);
+		parts[i] = open_part(dir, &cfg);
+		append_many(parts[i], &e[i], 60, NOW, (unsigned)i + 1);
+		assert_int_equal(log_partition_sync(parts[i]), 0);
+		assert_true(tl_count_files(dir, "log") > 3);
+		assert_true(count_fds() - before <= i + 1 + CACHE);
+	}
+	/* A reference into partition 0's first segment, held while reads of
+	 * every segment everywhere cycle the cache. */
+	struct log_read_result held;
+	assert_int_equal(log_partition_read(parts[0], 0, 1, false, &held), 0);
+	assert_true(held.len > 0);
+	for (int i = 0; i < NPARTS; i++) {
+		check_read_all(parts[i], &e[i], 1000);
+		assert_true(count_fds() - before <= NPARTS + CACHE + 1);
+	}
+	uint8_t *bytes = tl_read_bytes(&held);
+	assert_memory_equal(bytes, e[0].bytes, (size_t)held.len);
+	free(bytes);
+	file_ref_put(held.file);
+
+	/* Reopened partitions: the same budget right after recovery. */
+	for (int i = 0; i < NPARTS; i++)
+		log_partition_close(parts[i]);
+	assert_int_equal(count_fds(), before);
+	for (int i = 0; i < NPARTS; i++) {
+		snprintf(dir, sizeof(dir), "%s-%d", base, i);
+		parts[i] = open_part(dir, &cfg);
+	}
+	assert_true(count_fds() - before <= NPARTS + CACHE);
+	for (int i = 0; i < NPARTS; i++) {
+		check_read_all(parts[i], &e[i], 1 << 20);
+		log_partition_close(parts[i]);
+		expect_free(&e[i]);
+	}
+	assert_int_equal(count_fds(), before);
+	log_segment_file_cache_limit(LOG_SEALED_FILES_MAX);
+	tl_rmdir(base);
+}
+
 int main(void)
 {
 	log_set_level(LOG_WARN);
@@ -561,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_append_failure),
 		cmocka_unit_test(test_concurrent_readers),
 		cmocka_unit_test(test_delete),
+		cmocka_unit_test(test_fd_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
