@@ -1,21 +1,30 @@
-/* Group commit. One thread per data dir turns "durable up to offset X" requests
- * into as few fdatasync calls as possible.
+/* Group commit. One coordinating thread per data dir turns "durable up to
+ * offset X" requests into as few fdatasync calls as possible, and a small
+ * fixed pool of threads runs those calls side by side.
  *
- * The thread loops: take every queued wait and every due kick, sync each
- * partition involved once (log_partition_sync_internal: directory, sealed
- * segments, then the active one), then run the callbacks. Everything that
- * arrives while a round is syncing is covered by the next round's single sync
- * per partition, so under load the sync rate stays bounded by the device
- * while the number of acknowledged produces per sync grows.
+ * The coordinator loops: take every queued wait and every due kick, group the
+ * waits by partition (arrival order kept within one), and post the round. It
+ * and the pool's workers then take the round's partitions one at a time: sync
+ * it once (log_partition_sync_internal: directory, sealed segments, then the
+ * active one) and run its callbacks right away, without waiting for the other
+ * partitions. fdatasyncs of different files issued together share an ext4
+ * journal commit, where one after the other each pays its own, so a round over
+ * n partitions waits for about n / FLUSHER_THREADS commits rather than n.
+ * Everything that arrives while a round is syncing is covered by
+ * the next round's single sync per partition, so under load the sync rate
+ * stays bounded by the device while the number of acknowledged produces per
+ * sync grows.
  *
  * Kicks serve flush.messages (appended count reached; immediate) and flush.ms
- * (a deadline armed by the first append after a sync); the thread sleeps on a
- * condition variable, with a timeout only while a timed kick is pending.
+ * (a deadline armed by the first append after a sync); the coordinator sleeps
+ * on a condition variable, with a timeout only while a timed kick is pending.
  *
  * Closing or deleting a partition detaches it first: its queued waits are
- * handed back to the caller, and if a round is syncing it the detach waits for
- * that round to end, so the flusher never touches a freed partition. */
+ * handed back to the caller, and if a round is syncing it the detach waits
+ * until that partition's sync and callbacks are done, so no flusher thread
+ * ever touches a freed partition. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +33,10 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "log/log_int.h"
+
+/* The coordinator plus this many minus one workers. Enough to overlap the
+ * journal commits of a round; the threads only wait on the disk. */
+#define FLUSHER_THREADS 4
 
 struct wait_vec {
 	struct log_flush_wait *v;
@@ -35,17 +48,31 @@ struct part_vec {
 	size_t n, cap;
 };
 
+/* A partition of the round and its waits, byp[first .. first + n). */
+struct round_part {
+	struct log_partition *part;
+	size_t first, n;
+};
+
 struct log_flusher {
 	pthread_mutex_t mu;
-	pthread_cond_t wake;  /* work queued, or stopping */
-	pthread_cond_t idle;  /* a round ended */
+	pthread_cond_t wake;  /* work queued, or stopping (coordinator) */
+	pthread_cond_t idle;  /* a partition left its round */
+	pthread_cond_t work;  /* a round was posted, or quitting (workers) */
+	pthread_cond_t done;  /* the round's last partition is done (coordinator) */
 	pthread_t thread;
+	pthread_t workers[FLUSHER_THREADS - 1];
 	bool stopping;
-	bool in_round;
+	bool quit;               /* workers leave */
 	struct wait_vec pending;
-	struct wait_vec taken;   /* the current round's waits (flusher thread) */
+	struct wait_vec taken;   /* the current round's waits, arrival order */
+	struct log_flush_wait **byp; /* taken, grouped by partition */
+	size_t byp_cap;
 	struct part_vec kicks;   /* partitions with fl_kick_deadline set */
-	struct part_vec round;   /* partitions of the current round */
+	struct round_part *round; /* partitions of the current round */
+	size_t round_n, round_cap;
+	size_t round_next;       /* the next one to take */
+	size_t round_busy;       /* taken, not yet done */
 };
 
 static void wait_vec_push(struct wait_vec *w, const struct log_flush_wait *x)
@@ -71,40 +98,122 @@ void log_flusher_part_init(struct log_partition *part)
 	part->fl_kick_deadline = INT64_MAX;
 	part->fl_in_round = false;
 	part->fl_kicked = false;
-	part->fl_round_err = 0;
 	part->fl_round_need = INT64_MIN;
 }
 
 /* Adds part to the round (flusher->mu held). */
-static void round_add(struct log_flusher *fl, struct log_partition *part)
+static struct round_part *round_add(struct log_flusher *fl, struct log_partition *part, size_t first)
 {
-	if (part->fl_in_round)
-		return;
+	if (fl->round_n == fl->round_cap) {
+		fl->round_cap = fl->round_cap ? fl->round_cap * 2 : 16;
+		fl->round = xrealloc(fl->round, fl->round_cap * sizeof(*fl->round));
+	}
 	part->fl_in_round = true;
 	part->fl_kicked = false;
-	part->fl_round_err = 0;
 	part->fl_round_need = INT64_MIN;
-	part_vec_push(&fl->round, part);
+	struct round_part *rp = &fl->round[fl->round_n++];
+	*rp = (struct round_part){.part = part, .first = first};
+	return rp;
 }
 
-static void run_round(struct log_flusher *fl)
+/* By partition, then by position in taken (arrival order). */
+static int wait_cmp(const void *a, const void *b)
 {
-	/* Sync each partition once. A partition only waited on by requests it
-	 * already satisfies is not synced again. */
-	for (size_t i = 0; i < fl->round.n; i++) {
-		struct log_partition *part = fl->round.v[i];
-		bool need = part->fl_kicked ||
-			    part->fl_round_need > log_partition_flushed_offset(part);
-		part->fl_round_err = need ? log_partition_sync_internal(part, false) : 0;
+	const struct log_flush_wait *x = *(struct log_flush_wait *const *)a;
+	const struct log_flush_wait *y = *(struct log_flush_wait *const *)b;
+	uintptr_t px = (uintptr_t)x->part, py = (uintptr_t)y->part;
+	if (px != py)
+		return px < py ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Takes every queued wait and every due kick into the round (flusher->mu held). */
+static void round_take(struct log_flusher *fl, int64_t now)
+{
+	struct wait_vec tmp = fl->taken;
+	fl->taken = fl->pending;
+	fl->pending = tmp;
+	if (fl->byp_cap < fl->taken.n) {
+		fl->byp_cap = fl->taken.cap;
+		fl->byp = xrealloc(fl->byp, fl->byp_cap * sizeof(*fl->byp));
 	}
+	for (size_t i = 0; i < fl->taken.n; i++)
+		fl->byp[i] = &fl->taken.v[i];
+	if (fl->taken.n > 1)
+		qsort(fl->byp, fl->taken.n, sizeof(*fl->byp), wait_cmp);
+	fl->round_n = 0;
+	struct round_part *rp = NULL;
 	for (size_t i = 0; i < fl->taken.n; i++) {
-		struct log_flush_wait *w = &fl->taken.v[i];
-		int err = w->part->fl_round_err;
-		if (!err && w->end_offset > log_partition_flushed_offset(w->part))
-			err = -SAMSA_ERANGE; /* awaited an offset never appended */
-		w->cb(w->arg, err);
+		struct log_flush_wait *w = fl->byp[i];
+		if (!rp || rp->part != w->part)
+			rp = round_add(fl, w->part, i);
+		rp->n++;
+		if (w->end_offset > w->part->fl_round_need)
+			w->part->fl_round_need = w->end_offset;
 	}
-	fl->taken.n = 0;
+	size_t keep = 0;
+	for (size_t i = 0; i < fl->kicks.n; i++) {
+		struct log_partition *part = fl->kicks.v[i];
+		if (part->fl_kick_deadline <= now || fl->stopping) {
+			part->fl_kick_deadline = INT64_MAX;
+			atomic_store(&part->timed_kick, false);
+			if (!part->fl_in_round)
+				round_add(fl, part, 0);
+			part->fl_kicked = true;
+		} else {
+			fl->kicks.v[keep++] = part;
+		}
+	}
+	fl->kicks.n = keep;
+	fl->round_next = 0;
+}
+
+/* Syncs one partition of the round, unless its waits are all satisfied
+ * already, and answers them. */
+static void sync_part(struct log_flusher *fl, const struct round_part *rp)
+{
+	struct log_partition *part = rp->part;
+	bool need = part->fl_kicked || part->fl_round_need > log_partition_flushed_offset(part);
+	int err = need ? log_partition_sync_internal(part, false) : 0;
+	int64_t flushed = log_partition_flushed_offset(part);
+	for (size_t i = 0; i < rp->n; i++) {
+		struct log_flush_wait *w = fl->byp[rp->first + i];
+		int e = err;
+		if (!e && w->end_offset > flushed)
+			e = -SAMSA_ERANGE; /* awaited an offset never appended */
+		w->cb(w->arg, e);
+	}
+}
+
+/* Takes the round's partitions until none is left (flusher->mu held, released
+ * while syncing). */
+static void round_work(struct log_flusher *fl)
+{
+	while (fl->round_next < fl->round_n) {
+		struct round_part rp = fl->round[fl->round_next++];
+		fl->round_busy++;
+		pthread_mutex_unlock(&fl->mu);
+		sync_part(fl, &rp);
+		pthread_mutex_lock(&fl->mu);
+		rp.part->fl_in_round = false;
+		pthread_cond_broadcast(&fl->idle);
+		if (--fl->round_busy == 0 && fl->round_next == fl->round_n)
+			pthread_cond_signal(&fl->done);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct log_flusher *fl = arg;
+	pthread_mutex_lock(&fl->mu);
+	for (;;) {
+		round_work(fl);
+		if (fl->quit)
+			break;
+		pthread_cond_wait(&fl->work, &fl->mu);
+	}
+	pthread_mutex_unlock(&fl->mu);
+	return NULL;
 }
 
 static void *flusher_main(void *arg)
@@ -142,44 +251,28 @@ static void *flusher_main(void *arg)
 			continue;
 		}
 
-		/* Take the round: all waits, all due kicks. */
-		struct wait_vec tmp = fl->taken;
-		fl->taken = fl->pending;
-		fl->pending = tmp;
-		fl->round.n = 0;
-		for (size_t i = 0; i < fl->taken.n; i++) {
-			struct log_partition *part = fl->taken.v[i].part;
-			round_add(fl, part);
-			if (fl->taken.v[i].end_offset > part->fl_round_need)
-				part->fl_round_need = fl->taken.v[i].end_offset;
-		}
-		size_t keep = 0;
-		for (size_t i = 0; i < fl->kicks.n; i++) {
-			struct log_partition *part = fl->kicks.v[i];
-			if (part->fl_kick_deadline <= now || fl->stopping) {
-				part->fl_kick_deadline = INT64_MAX;
-				atomic_store(&part->timed_kick, false);
-				round_add(fl, part);
-				part->fl_kicked = true;
-			} else {
-				fl->kicks.v[keep++] = part;
-			}
-		}
-		fl->kicks.n = keep;
-		fl->in_round = true;
-		pthread_mutex_unlock(&fl->mu);
-
-		run_round(fl);
-
-		pthread_mutex_lock(&fl->mu);
-		for (size_t i = 0; i < fl->round.n; i++)
-			fl->round.v[i]->fl_in_round = false;
-		fl->round.n = 0;
-		fl->in_round = false;
-		pthread_cond_broadcast(&fl->idle);
+		round_take(fl, now);
+		if (fl->round_n > 1)
+			pthread_cond_broadcast(&fl->work);
+		round_work(fl);
+		while (fl->round_busy)
+			pthread_cond_wait(&fl->done, &fl->mu);
+		fl->round_n = 0;
+		fl->taken.n = 0;
 	}
+	fl->quit = true;
+	pthread_cond_broadcast(&fl->work);
 	pthread_mutex_unlock(&fl->mu);
 	return NULL;
+}
+
+static void start_thread(pthread_t *th, void *(*fn)(void *), struct log_flusher *fl)
+{
+	int rc = pthread_create(th, NULL, fn, fl);
+	if (rc) {
+		log_error(LOG_MODULE, "cannot start a flusher thread: %s", strerror(rc));
+		abort();
+	}
 }
 
 struct log_flusher *log_flusher_start(void)
@@ -192,11 +285,11 @@ struct log_flusher *log_flusher_start(void)
 	pthread_cond_init(&fl->wake, &attr);
 	pthread_condattr_destroy(&attr);
 	pthread_cond_init(&fl->idle, NULL);
-	int rc = pthread_create(&fl->thread, NULL, flusher_main, fl);
-	if (rc) {
-		log_error(LOG_MODULE, "cannot start the flusher thread: %s", strerror(rc));
-		abort();
-	}
+	pthread_cond_init(&fl->work, NULL);
+	pthread_cond_init(&fl->done, NULL);
+	for (int i = 0; i < FLUSHER_THREADS - 1; i++)
+		start_thread(&fl->workers[i], worker_main, fl);
+	start_thread(&fl->thread, flusher_main, fl);
 	return fl;
 }
 
@@ -209,15 +302,20 @@ void log_flusher_stop(struct log_flusher *fl)
 	pthread_cond_signal(&fl->wake);
 	pthread_mutex_unlock(&fl->mu);
 	pthread_join(fl->thread, NULL);
+	for (int i = 0; i < FLUSHER_THREADS - 1; i++)
+		pthread_join(fl->workers[i], NULL);
 	/* Anything queued after the thread left (a caller bug) still gets an answer. */
 	for (size_t i = 0; i < fl->pending.n; i++)
 		fl->pending.v[i].cb(fl->pending.v[i].arg, -ESHUTDOWN);
 	free(fl->pending.v);
 	free(fl->taken.v);
+	free(fl->byp);
 	free(fl->kicks.v);
-	free(fl->round.v);
+	free(fl->round);
 	pthread_cond_destroy(&fl->wake);
 	pthread_cond_destroy(&fl->idle);
+	pthread_cond_destroy(&fl->work);
+	pthread_cond_destroy(&fl->done);
 	pthread_mutex_destroy(&fl->mu);
 	free(fl);
 }

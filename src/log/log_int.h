@@ -291,7 +291,6 @@ struct log_partition {
 	int64_t fl_kick_deadline; /* INT64_MAX when no kick is queued */
 	bool fl_in_round;
 	bool fl_kicked;           /* kicked in the current round */
-	int fl_round_err;
 	int64_t fl_round_need;    /* largest awaited end offset in the round */
 
 	/* Set once at open, before the partition is shared (partition.h). */

@@ -1,6 +1,9 @@
 /* Group commit: concurrent waits all answered and the flushed offset advancing,
  * callbacks never run inside log_flusher_wait, flush.messages / flush.ms kicks,
- * partitions closed or deleted with waits pending, and stop draining. */
+ * partitions closed or deleted with waits pending, and stop draining. The
+ * partitions of one round are synced side by side: waits answered in order per
+ * partition, as each partition is done, a failed partition not failing the
+ * others, close and delete during a round. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +23,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "log/flusher.h"
+#include "log/log_int.h"
 #define TB_WITH_LOG
 #include "unit/testutil_batch.h"
 
@@ -253,6 +257,250 @@ static void test_close_with_pending_waits(void **state)
 	tl_rmdir(base);
 }
 
+/* Many partitions, each appended to and waited on by one thread: every wait
+ * answered once, and per partition in the order it was queued. */
+enum { MP_PARTS = 24, MP_THREADS = 4, MP_PER = 150 };
+
+struct ordered {
+	struct log_partition *part;
+	atomic_llong last_end; /* largest end answered so far */
+	atomic_int ok, out_of_order;
+};
+
+struct ordered_wait {
+	struct ordered *o;
+	int64_t end;
+};
+
+static void ordered_cb(void *arg, int err)
+{
+	struct ordered_wait *w = arg;
+	if (!err && log_partition_flushed_offset(w->o->part) >= w->end) {
+		if (atomic_exchange(&w->o->last_end, w->end) >= w->end)
+			atomic_fetch_add(&w->o->out_of_order, 1);
+		atomic_fetch_add(&w->o->ok, 1);
+	}
+	free(w);
+}
+
+struct mp_producer {
+	struct log_flusher *fl;
+	struct ordered *parts; /* this thread's partitions: index % MP_THREADS == id */
+	int id;
+};
+
+static void *mp_producer_main(void *arg)
+{
+	struct mp_producer *p = arg;
+	for (int i = 0; i < MP_PER; i++) {
+		for (int k = p->id; k < MP_PARTS; k += MP_THREADS) {
+			struct ordered_wait *w = malloc(sizeof(*w));
+			w->o = &p->parts[k];
+			w->end = append_one(w->o->part, 1 + (i + k) % 3);
+			log_flusher_wait(p->fl, w->o->part, w->end, ordered_cb, w);
+		}
+	}
+	return NULL;
+}
+
+static void test_many_partitions_in_order(void **state)
+{
+	(void)state;
+	char *base = tl_tmpdir();
+	char *dirs[MP_PARTS];
+	struct log_config cfg;
+	tl_config(&cfg, 1 << 20);
+	struct log_flusher *fl = log_flusher_start();
+	struct ordered parts[MP_PARTS];
+	for (int i = 0; i < MP_PARTS; i++) {
+		dirs[i] = malloc(strlen(base) + 8);
+		sprintf(dirs[i], "%s-%d", base, i);
+		parts[i].part = open_part(dirs[i], &cfg, fl);
+		atomic_init(&parts[i].last_end, 0);
+		atomic_init(&parts[i].ok, 0);
+		atomic_init(&parts[i].out_of_order, 0);
+	}
+	pthread_t th[MP_THREADS];
+	struct mp_producer pr[MP_THREADS];
+	for (int i = 0; i < MP_THREADS; i++) {
+		pr[i] = (struct mp_producer){fl, parts, i};
+		pthread_create(&th[i], NULL, mp_producer_main, &pr[i]);
+	}
+	for (int i = 0; i < MP_THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < MP_PARTS; i++) {
+		assert_true(eventually(&parts[i].ok, MP_PER));
+		assert_int_equal(atomic_load(&parts[i].ok), MP_PER);
+		assert_int_equal(atomic_load(&parts[i].out_of_order), 0);
+		assert_int_equal(log_partition_flushed_offset(parts[i].part),
+				 log_partition_end_offset(parts[i].part));
+		log_partition_close(parts[i].part);
+		free(dirs[i]);
+	}
+	log_flusher_stop(fl);
+	tl_rmdir(base);
+}
+
+/* Two waits of one round meet: each callback waits for the other's, which
+ * only works when the partitions' syncs and answers run side by side rather
+ * than one after the other or all at the round's end. */
+struct rendezvous {
+	sem_t arrived[2];
+	atomic_int met;
+};
+
+struct rv_wait {
+	struct rendezvous *rv;
+	int me;
+};
+
+static void rendezvous_cb(void *arg, int err)
+{
+	struct rv_wait *w = arg;
+	sem_post(&w->rv->arrived[w->me]);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	if (!err && sem_timedwait(&w->rv->arrived[!w->me], &ts) == 0)
+		atomic_fetch_add(&w->rv->met, 1);
+}
+
+static void test_round_partitions_side_by_side(void **state)
+{
+	(void)state;
+	char *base = tl_tmpdir();
+	char *dirs[3];
+	for (int i = 0; i < 3; i++) {
+		dirs[i] = malloc(strlen(base) + 8);
+		sprintf(dirs[i], "%s-%d", base, i);
+	}
+	struct log_config cfg;
+	tl_config(&cfg, 1 << 20);
+	struct log_flusher *fl = log_flusher_start();
+	struct log_partition *z = open_part(dirs[0], &cfg, fl);
+	struct log_partition *a = open_part(dirs[1], &cfg, fl);
+	struct log_partition *b = open_part(dirs[2], &cfg, fl);
+
+	/* Park a round on z so the waits on a and b share the next one. */
+	struct blocker blk;
+	sem_init(&blk.entered, 0, 0);
+	sem_init(&blk.release, 0, 0);
+	log_flusher_wait(fl, z, append_one(z, 1), block_cb, &blk);
+	sem_wait(&blk.entered);
+	struct rendezvous rv;
+	sem_init(&rv.arrived[0], 0, 0);
+	sem_init(&rv.arrived[1], 0, 0);
+	atomic_init(&rv.met, 0);
+	struct rv_wait wa = {&rv, 0}, wb = {&rv, 1};
+	log_flusher_wait(fl, a, append_one(a, 2), rendezvous_cb, &wa);
+	log_flusher_wait(fl, b, append_one(b, 2), rendezvous_cb, &wb);
+	sem_post(&blk.release);
+	assert_true(eventually(&rv.met, 2));
+
+	log_partition_close(z);
+	log_partition_close(a);
+	log_partition_close(b);
+	log_flusher_stop(fl);
+	sem_destroy(&blk.entered);
+	sem_destroy(&blk.release);
+	sem_destroy(&rv.arrived[0]);
+	sem_destroy(&rv.arrived[1]);
+	for (int i = 0; i < 3; i++)
+		free(dirs[i]);
+	tl_rmdir(base);
+}
+
+/* In one round: a partition whose sync fails (its sticky error), a healthy
+ * one answered while another partition's callback still blocks, one closed
+ * and one deleted before their turn is over. */
+static void test_round_error_close_delete(void **state)
+{
+	(void)state;
+	char *base = tl_tmpdir();
+	enum { N = 6 };
+	char *dirs[N];
+	for (int i = 0; i < N; i++) {
+		dirs[i] = malloc(strlen(base) + 8);
+		sprintf(dirs[i], "%s-%d", base, i);
+	}
+	struct log_config cfg;
+	tl_config(&cfg, 1 << 20);
+	struct log_flusher *fl = log_flusher_start();
+	struct log_partition *z = open_part(dirs[0], &cfg, fl);
+	struct log_partition *bad = open_part(dirs[1], &cfg, fl);
+	struct log_partition *good = open_part(dirs[2], &cfg, fl);
+	struct log_partition *slow = open_part(dirs[3], &cfg, fl);
+	struct log_partition *closed = open_part(dirs[4], &cfg, fl);
+	struct log_partition *deleted = open_part(dirs[5], &cfg, fl);
+
+	struct blocker park, hold;
+	sem_init(&park.entered, 0, 0);
+	sem_init(&park.release, 0, 0);
+	sem_init(&hold.entered, 0, 0);
+	sem_init(&hold.release, 0, 0);
+	log_flusher_wait(fl, z, append_one(z, 1), block_cb, &park);
+	sem_wait(&park.entered);
+
+	/* The next round: all five partitions. */
+	struct counter c_bad = {0}, c_good = {0}, c_closed = {0}, c_deleted = {0};
+	c_good.part = good;
+	int64_t bad_end = append_one(bad, 3);
+	pthread_mutex_lock(&bad->append_mu);
+	bad->io_error = -EIO; /* as after a failed fdatasync */
+	pthread_mutex_unlock(&bad->append_mu);
+	for (int i = 0; i < 5; i++) {
+		wait_for(fl, bad, bad_end, &c_bad);
+		wait_for(fl, good, append_one(good, 2), &c_good);
+		wait_for(fl, closed, append_one(closed, 2), &c_closed);
+		wait_for(fl, deleted, append_one(deleted, 2), &c_deleted);
+	}
+	log_flusher_wait(fl, slow, append_one(slow, 1), block_cb, &hold);
+	sem_post(&park.release);
+	sem_wait(&hold.entered); /* slow's callback holds one thread */
+
+	/* The other partitions are answered meanwhile. */
+	assert_true(eventually(&c_good.ok, 5));
+	assert_true(eventually(&c_bad.err, 5));
+	assert_int_equal(atomic_load(&c_bad.last_err), -EIO);
+	assert_int_equal(atomic_load(&c_bad.ok), 0);
+	assert_int_equal(atomic_load(&c_good.err), 0);
+	/* Closed or deleted in the middle of the round: their waits were answered
+	 * by the round or by the close (success) / delete (-ENOENT). */
+	int64_t closed_end = log_partition_end_offset(closed);
+	log_partition_close(closed);
+	assert_int_equal(log_partition_delete(deleted), 0);
+	assert_int_equal(atomic_load(&c_closed.ok), 5);
+	assert_int_equal(atomic_load(&c_closed.err), 0);
+	assert_int_equal(atomic_load(&c_deleted.ok) + atomic_load(&c_deleted.err), 5);
+	if (atomic_load(&c_deleted.err))
+		assert_int_equal(atomic_load(&c_deleted.last_err), -ENOENT);
+	sem_post(&hold.release);
+
+	/* The error is sticky; the healthy partition keeps working. */
+	wait_for(fl, bad, bad_end, &c_bad);
+	assert_true(eventually(&c_bad.err, 6));
+	assert_int_equal(atomic_load(&c_bad.last_err), -EIO);
+	wait_for(fl, good, append_one(good, 1), &c_good);
+	assert_true(eventually(&c_good.ok, 6));
+
+	closed = open_part(dirs[4], &cfg, NULL);
+	assert_int_equal(log_partition_end_offset(closed), closed_end);
+	assert_int_equal(log_partition_flushed_offset(closed), closed_end);
+	log_partition_close(closed);
+	log_partition_close(z);
+	log_partition_close(bad);
+	log_partition_close(good);
+	log_partition_close(slow);
+	log_flusher_stop(fl);
+	sem_destroy(&park.entered);
+	sem_destroy(&park.release);
+	sem_destroy(&hold.entered);
+	sem_destroy(&hold.release);
+	for (int i = 0; i < N; i++)
+		free(dirs[i]);
+	tl_rmdir(base);
+}
+
 static void test_flush_policies(void **state)
 {
 	(void)state;
@@ -381,6 +629,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_many_concurrent_waits),
 		cmocka_unit_test(test_close_with_pending_waits),
+		cmocka_unit_test(test_many_partitions_in_order),
+		cmocka_unit_test(test_round_partitions_side_by_side),
+		cmocka_unit_test(test_round_error_close_delete),
 		cmocka_unit_test(test_flush_policies),
 		cmocka_unit_test(test_roll_advances_recovery_point),
 		cmocka_unit_test(test_stop_drains),
