@@ -25,108 +25,24 @@
 #include "meta/topics.h"
 #include "proto/batch.h"
 #include "proto/gen/errors.h"
-
-static int64_t fake_mono = 5000000;
-static int64_t fake_wall = 1700000000000;
-
-static int64_t mono_ms(void)
-{
-	return fake_mono;
-}
-
-static int64_t wall_ms(void)
-{
-	return fake_wall;
-}
-
-static const struct group_clock fake_clock = {mono_ms, wall_ms};
-
-struct fixture {
-	char dir[64];
-	struct config *cfg;
-	struct log_flusher *flusher;
-	struct meta_topics *topics;
-	struct group_coordinator *coord;
-};
-
-static void open_coordinator(struct fixture *fx)
-{
-	char errmsg[ERRMSG_SIZE];
-	fx->topics = meta_topics_open(fx->dir, fx->cfg, fx->flusher, errmsg);
-	assert_non_null(fx->topics);
-	struct group_coordinator_options opts = {.clock = &fake_clock, .no_thread = true};
-	fx->coord = group_coordinator_open(fx->cfg, fx->topics, fx->flusher, &opts, errmsg);
-	assert_non_null(fx->coord);
-}
-
-static void close_coordinator(struct fixture *fx)
-{
-	group_coordinator_close(fx->coord);
-	meta_topics_close(fx->topics);
-	fx->coord = NULL;
-	fx->topics = NULL;
-}
-
-static void reopen(struct fixture *fx)
-{
-	close_coordinator(fx);
-	open_coordinator(fx);
-}
+#include "testutil_group.h"
 
 static int setup(void **state)
 {
 	log_set_level(LOG_WARN);
-	struct fixture *fx = calloc(1, sizeof(*fx));
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/samsa-group-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	fx->cfg = config_new();
-	char errmsg[ERRMSG_SIZE];
-	assert_int_equal(config_set(fx->cfg, "offsets.topic.num.partitions", "3", errmsg), 0);
-	assert_int_equal(config_set(fx->cfg, "group.initial.rebalance.delay.ms", "0", errmsg), 0);
-	assert_int_equal(config_set(fx->cfg, "group.min.session.timeout.ms", "1000", errmsg), 0);
-	assert_int_equal(config_set(fx->cfg, "offsets.retention.minutes", "1", errmsg), 0);
-	assert_int_equal(config_set(fx->cfg, "offsets.retention.check.interval.ms", "1000", errmsg), 0);
-	fx->flusher = log_flusher_start();
-	open_coordinator(fx);
-	assert_int_equal(meta_topic_create(fx->topics, "t", 2, 1, 0, NULL, NULL, false, errmsg), 0);
-	*state = fx;
+	static const char *const extra[] = {"group.initial.rebalance.delay.ms", "0",
+					    "group.min.session.timeout.ms", "1000", NULL};
+	*state = fixture_new("samsa-group", extra);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *fx = *state;
-	close_coordinator(fx);
-	log_flusher_stop(fx->flusher);
-	config_free(fx->cfg);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
-	assert_int_equal(system(cmd), 0);
-	free(fx);
+	fixture_free(*state);
 	return 0;
 }
 
 /* ---- helpers -------------------------------------------------------------------- */
-
-struct done_flag {
-	atomic_int calls;
-	atomic_int err;
-};
-
-static void on_done(void *arg, int err)
-{
-	struct done_flag *d = arg;
-	atomic_store(&d->err, err);
-	atomic_fetch_add(&d->calls, 1);
-}
-
-static void wait_done(struct done_flag *d)
-{
-	for (int i = 0; i < 5000 && atomic_load(&d->calls) == 0; i++)
-		usleep(1000);
-	assert_int_equal(atomic_load(&d->calls), 1);
-	assert_int_equal(atomic_load(&d->err), 0);
-}
 
 static int16_t commit(struct fixture *fx, const char *group, const char *member, int32_t generation, int32_t partition,
 		      int64_t offset, const char *metadata)
