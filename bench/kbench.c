@@ -1634,9 +1634,9 @@ static int cmd_metadata(const struct opts *o)
 
 /* ---------------------------------------------------------------- against */
 
-/* Runs this program with argv, its stdout captured (stderr passes through);
- * returns the last JSON line it printed (malloc'd) or NULL. */
-static char *run_self(char *const argv[], int *status)
+/* Starts this program with argv, its stdout going to the pipe whose read end
+ * is returned in *out_fd (stderr passes through); returns its pid. */
+static pid_t spawn_self(char *const argv[], int *out_fd)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC))
@@ -1650,12 +1650,22 @@ static char *run_self(char *const argv[], int *status)
 		_exit(127);
 	}
 	close(pfd[1]);
+	*out_fd = pfd[0];
+	return pid;
+}
+
+/* Runs this program with argv, its stdout captured (stderr passes through);
+ * returns the last JSON line it printed (malloc'd) or NULL. */
+static char *run_self(char *const argv[], int *status)
+{
+	int out_fd;
+	pid_t pid = spawn_self(argv, &out_fd);
 	size_t cap = 4096, len = 0;
 	char *out = malloc(cap);
 	for (;;) {
 		if (len + 1024 > cap)
 			out = realloc(out, cap *= 2);
-		ssize_t k = read(pfd[0], out + len, cap - len - 1);
+		ssize_t k = read(out_fd, out + len, cap - len - 1);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
@@ -1663,7 +1673,7 @@ static char *run_self(char *const argv[], int *status)
 		len += (size_t)k;
 	}
 	out[len] = 0;
-	close(pfd[0]);
+	close(out_fd);
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 		;
 	char *last = NULL, *save = NULL;
@@ -1705,20 +1715,10 @@ static pid_t mock_start(char **topic_args, int n, char *bs, size_t bsz)
 		argv[k++] = "--topic";
 		argv[k++] = topic_args[i];
 	}
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC))
-		die("pipe: %s", strerror(errno));
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		dup2(pfd[1], 1);
-		execv("/proc/self/exe", argv);
-		_exit(127);
-	}
-	close(pfd[1]);
+	int out_fd;
+	pid_t pid = spawn_self(argv, &out_fd);
 	free(argv);
-	FILE *f = fdopen(pfd[0], "r");
+	FILE *f = fdopen(out_fd, "r");
 	char line[512];
 	bs[0] = 0;
 	while (fgets(line, sizeof(line), f))
