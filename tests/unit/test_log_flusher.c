@@ -180,6 +180,24 @@ static void block_cb(void *arg, int err)
 	sem_wait(&b->release);
 }
 
+/* Appends to part and parks a flusher thread in the callback of that sync
+ * until b->release is posted; returns once it is parked. */
+static void park_flusher(struct log_flusher *fl, struct log_partition *part, struct blocker *b)
+{
+	sem_init(&b->entered, 0, 0);
+	sem_init(&b->release, 0, 0);
+	log_flusher_wait(fl, part, append_one(part, 1), block_cb, b);
+	sem_wait(&b->entered);
+}
+
+/* "<base>-<i>", malloc'd: the directory of the i-th partition of a test. */
+static char *part_dir(const char *base, int i)
+{
+	char *dir = malloc(strlen(base) + 16);
+	sprintf(dir, "%s-%d", base, i);
+	return dir;
+}
+
 struct closer {
 	struct log_partition *part;
 	atomic_bool done;
@@ -199,8 +217,7 @@ static void test_close_with_pending_waits(void **state)
 	char *base = tl_tmpdir();
 	char *dirs[3];
 	for (int i = 0; i < 3; i++) {
-		dirs[i] = malloc(strlen(base) + 8);
-		sprintf(dirs[i], "%s-%d", base, i);
+		dirs[i] = part_dir(base, i);
 	}
 	struct log_config cfg;
 	tl_config(&cfg, 1 << 20);
@@ -211,10 +228,7 @@ static void test_close_with_pending_waits(void **state)
 
 	/* Park the flusher in a round that syncs a. */
 	struct blocker blk;
-	sem_init(&blk.entered, 0, 0);
-	sem_init(&blk.release, 0, 0);
-	log_flusher_wait(fl, a, append_one(a, 1), block_cb, &blk);
-	sem_wait(&blk.entered);
+	park_flusher(fl, a, &blk);
 
 	/* Queue waits on b and d; they cannot be served while the flusher is parked. */
 	struct counter cb_close = {0}, cb_delete = {0};
@@ -313,8 +327,7 @@ static void test_many_partitions_in_order(void **state)
 	struct log_flusher *fl = log_flusher_start();
 	struct ordered parts[MP_PARTS];
 	for (int i = 0; i < MP_PARTS; i++) {
-		dirs[i] = malloc(strlen(base) + 8);
-		sprintf(dirs[i], "%s-%d", base, i);
+		dirs[i] = part_dir(base, i);
 		parts[i].part = open_part(dirs[i], &cfg, fl);
 		atomic_init(&parts[i].last_end, 0);
 		atomic_init(&parts[i].ok, 0);
@@ -371,8 +384,7 @@ static void test_round_partitions_side_by_side(void **state)
 	char *base = tl_tmpdir();
 	char *dirs[3];
 	for (int i = 0; i < 3; i++) {
-		dirs[i] = malloc(strlen(base) + 8);
-		sprintf(dirs[i], "%s-%d", base, i);
+		dirs[i] = part_dir(base, i);
 	}
 	struct log_config cfg;
 	tl_config(&cfg, 1 << 20);
@@ -383,10 +395,7 @@ static void test_round_partitions_side_by_side(void **state)
 
 	/* Park a round on z so the waits on a and b share the next one. */
 	struct blocker blk;
-	sem_init(&blk.entered, 0, 0);
-	sem_init(&blk.release, 0, 0);
-	log_flusher_wait(fl, z, append_one(z, 1), block_cb, &blk);
-	sem_wait(&blk.entered);
+	park_flusher(fl, z, &blk);
 	struct rendezvous rv;
 	sem_init(&rv.arrived[0], 0, 0);
 	sem_init(&rv.arrived[1], 0, 0);
@@ -420,8 +429,7 @@ static void test_round_error_close_delete(void **state)
 	enum { N = 6 };
 	char *dirs[N];
 	for (int i = 0; i < N; i++) {
-		dirs[i] = malloc(strlen(base) + 8);
-		sprintf(dirs[i], "%s-%d", base, i);
+		dirs[i] = part_dir(base, i);
 	}
 	struct log_config cfg;
 	tl_config(&cfg, 1 << 20);
@@ -434,12 +442,7 @@ static void test_round_error_close_delete(void **state)
 	struct log_partition *deleted = open_part(dirs[5], &cfg, fl);
 
 	struct blocker park, hold;
-	sem_init(&park.entered, 0, 0);
-	sem_init(&park.release, 0, 0);
-	sem_init(&hold.entered, 0, 0);
-	sem_init(&hold.release, 0, 0);
-	log_flusher_wait(fl, z, append_one(z, 1), block_cb, &park);
-	sem_wait(&park.entered);
+	park_flusher(fl, z, &park);
 
 	/* The next round: all five partitions. */
 	struct counter c_bad = {0}, c_good = {0}, c_closed = {0}, c_deleted = {0};
@@ -454,6 +457,8 @@ static void test_round_error_close_delete(void **state)
 		wait_for(fl, closed, append_one(closed, 2), &c_closed);
 		wait_for(fl, deleted, append_one(deleted, 2), &c_deleted);
 	}
+	sem_init(&hold.entered, 0, 0);
+	sem_init(&hold.release, 0, 0);
 	log_flusher_wait(fl, slow, append_one(slow, 1), block_cb, &hold);
 	sem_post(&park.release);
 	sem_wait(&hold.entered); /* slow's callback holds one thread */
