@@ -707,7 +707,11 @@ static struct pass_result consume_pass(const struct opts *o, int *pcnt_out)
 	rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(rk);
 	rd_kafka_message_t *batch[CONSUME_BATCH];
 	while (!g_stop && r.records < want) {
-		ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, CONSUME_BATCH);
+		/* The call waits until it has the count asked for (or the time-out):
+		 * never ask for more than the pass still needs. */
+		long long left = want - r.records;
+		size_t ask = left < CONSUME_BATCH ? (size_t)left : CONSUME_BATCH;
+		ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, ask);
 		if (n <= 0) {
 			if (now_s() - tlast > o->timeout_s) {
 				fprintf(stderr, "kbench: consume: nothing for %d s, giving up\n",
