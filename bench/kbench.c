@@ -46,6 +46,10 @@
  * --records is 0 or the topic holds that many). Repeating exists for the
  * mock cluster, which keeps only the last ~5 MiB of each partition: the
  * comparison re-reads a topic small enough for the mock to hold whole.
+ * Besides the rate it reports the client's own cost over the timed part:
+ * client_cpu_s (the whole process) and fetch_thread_busy (the on-CPU share
+ * of the wall time of librdkafka's busiest broker thread, which receives and
+ * parses the fetch responses: near 1.0 means the client is the bottleneck).
  *
  * latency: produces at a fixed rate while a consumer in the same process
  * reads (fetch.wait.max.ms = --fetch-wait-ms); end-to-end latency from each
@@ -65,6 +69,7 @@
  * ceiling any broker on this machine can reach.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -99,6 +104,72 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* On-CPU time of this process's librdkafka broker threads ("rdk:broker<id>",
+ * which receive and parse fetch responses), from /proc/self/task/<tid>/
+ * schedstat in nanoseconds; the busiest one's, since a consumer reads from
+ * one broker. Tasks are matched by tid between two snapshots. */
+#define TASKS_MAX 64
+struct thread_cpu {
+	int n;
+	long tid[TASKS_MAX];
+	long long ns[TASKS_MAX];
+};
+
+static void fetch_threads_cpu(struct thread_cpu *tc)
+{
+	tc->n = 0;
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) && tc->n < TASKS_MAX) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[300], comm[32] = "";
+		long long ns = 0;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		bool broker = fgets(comm, sizeof(comm), f) && !strncmp(comm, "rdk:broker", 10) &&
+			      comm[10] != '-'; /* rdk:broker-1: the bootstrap connection */
+		fclose(f);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", e->d_name);
+		if (!broker || !(f = fopen(path, "r")))
+			continue;
+		if (fscanf(f, "%lld", &ns) == 1) {
+			tc->tid[tc->n] = atol(e->d_name);
+			tc->ns[tc->n++] = ns;
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
+/* The largest on-CPU growth of one broker thread from before to after, in s. */
+static double fetch_thread_busy_s(const struct thread_cpu *before, const struct thread_cpu *after)
+{
+	long long best = 0;
+	for (int i = 0; i < after->n; i++) {
+		long long base = 0;
+		for (int k = 0; k < before->n; k++)
+			if (before->tid[k] == after->tid[i])
+				base = before->ns[k];
+		if (after->ns[i] - base > best)
+			best = after->ns[i] - base;
+	}
+	return (double)best / 1e9;
+}
+
+/* User plus system CPU of the whole process so far, in s. */
+static double process_cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static uint64_t now_ns(void)
@@ -647,6 +718,8 @@ static int cmd_produce(const struct opts *o_in)
 struct pass_result {
 	long long records, bytes, gaps, fetches;
 	double secs;
+	double client_cpu_s;  /* the whole client process over the timed part */
+	double fetch_busy_s;  /* its busiest fetching thread over the same */
 	bool complete;
 };
 
@@ -697,6 +770,9 @@ static struct pass_result consume_pass(const struct opts *o, int *pcnt_out)
 		 * round trip and reset. */
 		rd_kafka_topic_partition_list_add(tl, o->topic, p)->offset = lo;
 	}
+	struct thread_cpu threads0, threads1;
+	fetch_threads_cpu(&threads0);
+	double cpu0 = process_cpu_s();
 	double t0 = now_s(), tlast = t0;
 	rd_kafka_resp_err_t e = rd_kafka_assign(rk, tl);
 	if (e)
@@ -742,6 +818,9 @@ static struct pass_result consume_pass(const struct opts *o, int *pcnt_out)
 	}
 	rd_kafka_queue_destroy(q);
 	r.secs = tlast - t0;
+	r.client_cpu_s = process_cpu_s() - cpu0;
+	fetch_threads_cpu(&threads1);
+	r.fetch_busy_s = fetch_thread_busy_s(&threads0, &threads1);
 	r.complete = r.records >= want;
 	if (o->stats) {
 		for (double te = now_s() + 0.3; now_s() < te;) {
@@ -774,6 +853,8 @@ static int cmd_consume(const struct opts *o)
 		tot.bytes += r.bytes;
 		tot.gaps += r.gaps;
 		tot.secs += r.secs;
+		tot.client_cpu_s += r.client_cpu_s;
+		tot.fetch_busy_s += r.fetch_busy_s;
 		if (r.fetches >= 0)
 			tot.fetches += r.fetches;
 		if (!r.complete || r.records == 0) {
@@ -789,9 +870,11 @@ static int cmd_consume(const struct opts *o)
 	double secs = tot.secs > 0 ? tot.secs : 1e-9;
 	printf("{\"mode\":\"consume\",\"label\":\"%s\",\"topic\":\"%s\",\"partitions\":%d,"
 	       "\"passes\":%d,\"records\":%lld,\"bytes\":%lld,\"gaps\":%lld,\"secs\":%.3f,"
-	       "\"mb_s\":%.1f,\"rec_s\":%.0f,\"fetch_requests\":%lld}\n",
+	       "\"mb_s\":%.1f,\"rec_s\":%.0f,\"fetch_requests\":%lld,\"client_cpu_s\":%.3f,"
+	       "\"fetch_thread_busy\":%.3f}\n",
 	       o->label, o->topic, pcnt, passes, tot.records, tot.bytes, tot.gaps, secs,
-	       (double)tot.bytes / 1e6 / secs, (double)tot.records / secs, tot.fetches);
+	       (double)tot.bytes / 1e6 / secs, (double)tot.records / secs, tot.fetches,
+	       tot.client_cpu_s, tot.fetch_busy_s / secs);
 	if (!o->quiet)
 		fprintf(stderr, "kbench: consumed %lld records (%lld bytes) in %d pass(es), %.2f s: "
 				"%.1f MB/s, %.0f records/s%s%s\n",
