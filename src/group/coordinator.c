@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -321,18 +320,7 @@ static void *coord_thread_main(void *arg)
 		if (next > now.mono_ms + COORD_MAX_SLEEP_MS)
 			next = now.mono_ms + COORD_MAX_SLEEP_MS;
 		coord->wake_at = next;
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		int64_t delay = next - now.mono_ms;
-		if (delay < 0)
-			delay = 0;
-		ts.tv_sec += delay / 1000;
-		ts.tv_nsec += (delay % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&coord->cond, &coord->mu, &ts);
+		clock_cond_wait_ms(&coord->cond, &coord->mu, next - now.mono_ms);
 		coord->wake_at = INT64_MIN; /* awake: nobody needs to signal */
 	}
 	pthread_mutex_unlock(&coord->mu);
@@ -510,11 +498,7 @@ struct group_coordinator *group_coordinator_open(const struct config *cfg, struc
 {
 	struct group_coordinator *coord = xcalloc(1, sizeof(*coord));
 	pthread_mutex_init(&coord->mu, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&coord->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	clock_cond_init(&coord->cond);
 	coord->clock = opts && opts->clock ? *opts->clock : real_clock;
 	coord->gcfg = (struct grp_config){
 		.initial_rebalance_delay_ms = (int32_t)cfg_int(cfg, "group.initial.rebalance.delay.ms", 3000),

@@ -37,9 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "log/cleaner.h"
@@ -933,13 +933,10 @@ static void *log_cleaner_main(void *p)
 	struct log_cleaner *c = p;
 	while (!atomic_load(&c->stop)) {
 		c->round(c->arg, &c->stop);
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		int64_t ns = ts.tv_nsec + (c->backoff_ms % 1000) * 1000000;
-		ts.tv_sec += (time_t)(c->backoff_ms / 1000 + ns / 1000000000);
-		ts.tv_nsec = (long)(ns % 1000000000);
+		int64_t until = clock_mono_ms() + c->backoff_ms;
 		pthread_mutex_lock(&c->mu);
-		while (!atomic_load(&c->stop) && pthread_cond_timedwait(&c->cond, &c->mu, &ts) != ETIMEDOUT)
+		while (!atomic_load(&c->stop) &&
+		       clock_cond_wait_ms(&c->cond, &c->mu, until - clock_mono_ms()) != ETIMEDOUT)
 			;
 		pthread_mutex_unlock(&c->mu);
 	}
@@ -950,11 +947,7 @@ struct log_cleaner *log_cleaner_start(int64_t backoff_ms, log_cleaner_round_fn r
 {
 	struct log_cleaner *c = xcalloc(1, sizeof(*c));
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	clock_cond_init(&c->cond);
 	atomic_init(&c->stop, false);
 	c->backoff_ms = backoff_ms > 0 ? backoff_ms : 1;
 	c->round = round;

@@ -27,7 +27,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -237,16 +236,7 @@ static void *flusher_main(void *arg)
 			if (next_deadline == INT64_MAX) {
 				pthread_cond_wait(&fl->wake, &fl->mu);
 			} else {
-				struct timespec ts;
-				clock_gettime(CLOCK_MONOTONIC, &ts);
-				int64_t ms = next_deadline - now;
-				ts.tv_sec += ms / 1000;
-				ts.tv_nsec += (ms % 1000) * 1000000;
-				if (ts.tv_nsec >= 1000000000) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000;
-				}
-				pthread_cond_timedwait(&fl->wake, &fl->mu, &ts);
+				clock_cond_wait_ms(&fl->wake, &fl->mu, next_deadline - now);
 			}
 			continue;
 		}
@@ -279,11 +269,7 @@ struct log_flusher *log_flusher_start(void)
 {
 	struct log_flusher *fl = xcalloc(1, sizeof(*fl));
 	pthread_mutex_init(&fl->mu, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&fl->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	clock_cond_init(&fl->wake);
 	pthread_cond_init(&fl->idle, NULL);
 	pthread_cond_init(&fl->work, NULL);
 	pthread_cond_init(&fl->done, NULL);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -114,16 +113,7 @@ static void *retention_main(void *arg)
 	while (!ret->stopping) {
 		int64_t now = clock_mono_ms();
 		if (now < next) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			int64_t wait = next - now;
-			ts.tv_sec += wait / 1000;
-			ts.tv_nsec += (wait % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&ret->wake, &ret->mu, &ts);
+			clock_cond_wait_ms(&ret->wake, &ret->mu, next - now);
 			continue;
 		}
 		pthread_mutex_unlock(&ret->mu);
@@ -144,11 +134,7 @@ struct log_retention *log_retention_start(int64_t interval_ms, log_retention_pas
 	ret->pass = pass;
 	ret->arg = arg;
 	pthread_mutex_init(&ret->mu, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&ret->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	clock_cond_init(&ret->wake);
 	int rc = pthread_create(&ret->thread, NULL, retention_main, ret);
 	if (rc) {
 		log_error(LOG_MODULE, "cannot start the retention thread: %s", strerror(rc));

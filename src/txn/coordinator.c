@@ -24,7 +24,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/clock.h"
 #include "base/config.h"
@@ -735,22 +734,6 @@ static int64_t coord_pass(struct txn_coordinator *coord)
 	return INT64_MAX;
 }
 
-static void cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t delay_ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (delay_ms < 0)
-		delay_ms = 0;
-	if (delay_ms > TXN_MAX_SLEEP_MS)
-		delay_ms = TXN_MAX_SLEEP_MS;
-	ts.tv_sec += delay_ms / 1000;
-	ts.tv_nsec += (delay_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_cond_timedwait(cond, mu, &ts);
-}
 
 static void *coord_thread_main(void *arg)
 {
@@ -763,8 +746,8 @@ static void *coord_thread_main(void *arg)
 				pthread_mutex_unlock(&coord->qmu);
 				break;
 			}
-			cond_wait_until(&coord->qcond, &coord->qmu,
-					coord->stopping ? TXN_MAX_SLEEP_MS : next - coord->clock.mono_ms());
+			clock_cond_wait_ms(&coord->qcond, &coord->qmu,
+					   coord->stopping ? TXN_MAX_SLEEP_MS : next - coord->clock.mono_ms());
 		}
 		pthread_mutex_unlock(&coord->qmu);
 	}
@@ -783,7 +766,7 @@ void txn_coordinator_settle(struct txn_coordinator *coord)
 		pthread_mutex_lock(&coord->qmu);
 		bool idle = !coord->qhead && coord->inflight == coord->retrying;
 		if (!idle && !coord->qhead)
-			cond_wait_until(&coord->qcond, &coord->qmu, 10);
+			clock_cond_wait_ms(&coord->qcond, &coord->qmu, 10);
 		pthread_mutex_unlock(&coord->qmu);
 		if (idle)
 			return;
@@ -874,11 +857,7 @@ struct txn_coordinator *txn_coordinator_open(const struct config *cfg, struct me
 	struct txn_coordinator *coord = xcalloc(1, sizeof(*coord));
 	pthread_mutex_init(&coord->mu, NULL);
 	pthread_mutex_init(&coord->qmu, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&coord->qcond, &attr);
-	pthread_condattr_destroy(&attr);
+	clock_cond_init(&coord->qcond);
 	hmap_init(&coord->txns);
 	hmap_init(&coord->parked);
 	coord->clock = opts && opts->clock ? *opts->clock : real_clock;
@@ -950,7 +929,7 @@ void txn_coordinator_stop(struct txn_coordinator *coord)
 		pthread_mutex_lock(&coord->qmu);
 		bool done = !coord->qhead && coord->inflight == 0;
 		if (!done && !coord->qhead)
-			cond_wait_until(&coord->qcond, &coord->qmu, TXN_MAX_SLEEP_MS);
+			clock_cond_wait_ms(&coord->qcond, &coord->qmu, TXN_MAX_SLEEP_MS);
 		pthread_mutex_unlock(&coord->qmu);
 		if (done)
 			break;
