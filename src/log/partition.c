@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -444,6 +446,38 @@ void log_partition_close(struct log_partition *part)
 	if (part->observer)
 		part->observer->close(part, part->observer_state, false);
 	log_partition_free(part);
+}
+
+/* Threads closing partitions side by side at shutdown: enough to keep the
+ * disk's queue busy with syncs, as the flusher's pool does. */
+#define CLOSE_THREADS 8
+
+struct close_job {
+	struct log_partition **parts;
+	size_t n;
+	atomic_size_t next;
+};
+
+static void *close_worker(void *arg)
+{
+	struct close_job *job = arg;
+	for (size_t i; (i = atomic_fetch_add(&job->next, 1)) < job->n;)
+		log_partition_close(job->parts[i]);
+	return NULL;
+}
+
+void log_partitions_close(struct log_partition **parts, size_t n)
+{
+	struct close_job job = {.parts = parts, .n = n};
+	atomic_init(&job.next, 0);
+	pthread_t threads[CLOSE_THREADS - 1];
+	size_t started = 0;
+	while (started < CLOSE_THREADS - 1 && started + 1 < n &&
+	       pthread_create(&threads[started], NULL, close_worker, &job) == 0)
+		started++;
+	close_worker(&job); /* this thread too, and alone when none could start */
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
 }
 
 static int remove_tree_at(int dirfd, const char *name)

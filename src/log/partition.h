@@ -53,6 +53,11 @@ int log_partition_open(const char *dir, const struct log_config *cfg, struct log
  * else an error. Callers must not use part concurrently with this. */
 void log_partition_close(struct log_partition *part);
 
+/* log_partition_close() of each of the n partitions, several at a time: their
+ * final syncs are independent, and at shutdown one after another they add up
+ * (10,000 partitions created since start: ~10 s). parts[i] may be NULL. */
+void log_partitions_close(struct log_partition **parts, size_t n);
+
 /* Closes and removes the directory and everything in it (pending flusher
  * waits get -ENOENT). Returns 0 or -errno; part is freed either way. */
 int log_partition_delete(struct log_partition *part);

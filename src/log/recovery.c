@@ -444,6 +444,11 @@ int log_recover(struct log_partition *part, bool *repaired, char errmsg[ERRMSG_S
 		}
 		close(dir_fd);
 		part->dir_dirty = false;
+		/* What a recovery point of this empty log would say: none is
+		 * written until there is something to recover (a new topic of
+		 * many partitions closes without a file write each). */
+		part->checkpoint = (struct log_checkpoint){.max_ts = seg->max_ts,
+							   .max_ts_offset = seg->max_ts_offset};
 		atomic_store(&part->end_offset, 0);
 		atomic_store(&part->start_offset, 0);
 		atomic_store(&part->flushed_offset, 0);

@@ -273,6 +273,27 @@ void meta_topics_close(struct meta_topics *topics)
 {
 	if (!topics)
 		return;
+	/* The partitions of every topic nobody else holds close side by side
+	 * (each makes a last sync), then the topics go. */
+	size_t n = 0;
+	for (int i = 0; i < topics->count; i++) {
+		struct meta_topic *topic = topics->topics[i];
+		if (!topic->successor && atomic_load(&topic->refs) == 1)
+			n += (size_t)topic->partition_count;
+	}
+	struct log_partition **parts = xmalloc((n ? n : 1) * sizeof(*parts));
+	n = 0;
+	for (int i = 0; i < topics->count; i++) {
+		struct meta_topic *topic = topics->topics[i];
+		if (topic->successor || atomic_load(&topic->refs) != 1)
+			continue;
+		for (int32_t p = 0; p < topic->partition_count; p++) {
+			parts[n++] = topic->partitions[p];
+			topic->partitions[p] = NULL;
+		}
+	}
+	log_partitions_close(parts, n);
+	free(parts);
 	for (int i = 0; i < topics->count; i++)
 		meta_topic_put(topics, topics->topics[i]);
 	free(topics->topics);

@@ -418,7 +418,12 @@ static void txn_part_snapshot(struct log_partition *part, struct txn_part *tp)
 	txn_pstate_expire(tp->ps, now, txn_expiration_ms);
 	int64_t end = log_partition_end_offset(part);
 	uint64_t version = txn_pstate_version(tp->ps);
-	if (end == tp->snap_offset && version == tp->snap_version) {
+	/* Unchanged since the last snapshot, or an empty log with no producers
+	 * and no snapshot yet: the next open's replay has nothing to do without
+	 * one (10,000 new partitions closed: 20,000 fewer fsyncs). */
+	bool nothing = tp->snap_offset < 0 && txn_pstate_count(tp->ps) == 0 &&
+		       end == log_partition_start_offset(part);
+	if (nothing || (end == tp->snap_offset && version == tp->snap_version)) {
 		txn_pstate_unlock(tp->ps);
 		return;
 	}
