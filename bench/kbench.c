@@ -1258,10 +1258,10 @@ static int cmd_ping(const struct opts *o)
 	return s >= 0 ? 0 : 1;
 }
 
-static long read_status_kb(pid_t pid, const char *key)
+/* The number after "key:" in a /proc file of "Key: value kB" lines, or -1. */
+static long proc_field_kb(const char *path, const char *key)
 {
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	char line[256];
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -1274,6 +1274,13 @@ static long read_status_kb(pid_t pid, const char *key)
 		}
 	fclose(f);
 	return v;
+}
+
+static long read_status_kb(pid_t pid, const char *key)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	return proc_field_kb(path, key);
 }
 
 static volatile sig_atomic_t g_usr1;
@@ -1456,19 +1463,7 @@ static rlim_t nofile_raise(void)
 
 static long meminfo_kb(const char *key)
 {
-	char line[256];
-	FILE *f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return -1;
-	long v = -1;
-	size_t kl = strlen(key);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, kl) && line[kl] == ':') {
-			v = atol(line + kl + 1);
-			break;
-		}
-	fclose(f);
-	return v;
+	return proc_field_kb("/proc/meminfo", key);
 }
 
 /* Opens --count connections, each answered one ApiVersions (so the broker
