@@ -147,6 +147,14 @@ static struct log_partition *open_part(const char *dir, const struct log_config 
 	return part;
 }
 
+/* Partition i of a test's set: directory "<base>-<i>" (into dir). */
+static struct log_partition *open_nth(char *dir, size_t cap, const char *base, int i,
+				      const struct log_config *cfg)
+{
+	snprintf(dir, cap, "%s-%d", base, i);
+	return open_part(dir, cfg);
+}
+
 static void test_new_partition(void **state)
 {
 	(void)state;
@@ -580,8 +588,7 @@ static void test_fd_budget(void **state)
 	memset(e, 0, sizeof(e));
 	char dir[256];
 	for (int i = 0; i < NPARTS; i++) {
-		snprintf(dir, sizeof(dir), "%s-%d", base, i);
-		parts[i] = open_part(dir, &cfg);
+		parts[i] = open_nth(dir, sizeof(dir), base, i, &cfg);
 		append_many(parts[i], &e[i], 60, NOW, (unsigned)i + 1);
 		assert_int_equal(log_partition_sync(parts[i]), 0);
 		assert_true(tl_count_files(dir, "log") > 3);
@@ -606,8 +613,7 @@ static void test_fd_budget(void **state)
 		log_partition_close(parts[i]);
 	assert_int_equal(count_fds(), before);
 	for (int i = 0; i < NPARTS; i++) {
-		snprintf(dir, sizeof(dir), "%s-%d", base, i);
-		parts[i] = open_part(dir, &cfg);
+		parts[i] = open_nth(dir, sizeof(dir), base, i, &cfg);
 	}
 	assert_true(count_fds() - before <= NPARTS + CACHE);
 	for (int i = 0; i < NPARTS; i++) {
@@ -642,8 +648,7 @@ static void test_close_many_side_by_side(void **state)
 	memset(e, 0, sizeof(e));
 	char dir[256];
 	for (int i = 0; i < NPARTS; i++) {
-		snprintf(dir, sizeof(dir), "%s-%d", base, i);
-		parts[i] = open_part(dir, &cfg);
+		parts[i] = open_nth(dir, sizeof(dir), base, i, &cfg);
 		if (i < EMPTY_FROM)
 			append_many(parts[i], &e[i], 20 + i, NOW, (unsigned)i + 7);
 	}
@@ -651,7 +656,7 @@ static void test_close_many_side_by_side(void **state)
 	log_partitions_close(parts, NPARTS + 1);
 	for (int i = 0; i < NPARTS; i++) {
 		snprintf(dir, sizeof(dir), "%s-%d", base, i);
-		assert_int_equal(has_recovery_point(dir), i < EMPTY_FROM);
+		assert_int_equal(has_recovery_point(dir), i < EMPTY_FROM); /* before reopening */
 		struct log_partition *part = open_part(dir, &cfg);
 		if (i < EMPTY_FROM)
 			check_read_all(part, &e[i], 1 << 20);
