@@ -453,6 +453,58 @@ static void stats_enable(rd_kafka_conf_t *conf, const struct opts *o)
 
 /* ------------------------------------------------------- topic creation */
 
+/* create_topics() when the request as a whole failed. */
+enum { CREATE_NO_ANSWER = -1, CREATE_REFUSED = -2 };
+
+/* One CreateTopics request for the n topics in nt (destroyed here), with the
+ * given operation and request time-outs, waiting up to wait_ms for the
+ * answer. Returns how many were created or already existed, printing the
+ * first other failure unless quiet; or CREATE_NO_ANSWER, or CREATE_REFUSED
+ * (an error for the whole request, such as the mock's missing CreateTopics),
+ * with *why saying how (valid until the next call). */
+static int create_topics(rd_kafka_t *rk, rd_kafka_NewTopic_t **nt, size_t n, int op_ms, int req_ms,
+			 int wait_ms, bool quiet, const char **why)
+{
+	static char whybuf[512];
+	char errstr[512];
+	rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+	rd_kafka_AdminOptions_set_operation_timeout(ao, op_ms, errstr, sizeof(errstr));
+	rd_kafka_AdminOptions_set_request_timeout(ao, req_ms, errstr, sizeof(errstr));
+	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+	rd_kafka_CreateTopics(rk, nt, n, ao, q);
+	rd_kafka_event_t *ev = rd_kafka_queue_poll(q, wait_ms);
+	int ok;
+	if (!ev) {
+		ok = CREATE_NO_ANSWER;
+		snprintf(whybuf, sizeof(whybuf), "no answer in %d s", wait_ms / 1000);
+	} else if (rd_kafka_event_error(ev)) {
+		ok = CREATE_REFUSED;
+		snprintf(whybuf, sizeof(whybuf), "%s", rd_kafka_event_error_string(ev));
+	} else {
+		size_t cnt = 0;
+		const rd_kafka_topic_result_t **tr =
+			rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+		int shown = 0;
+		ok = 0;
+		for (size_t i = 0; i < cnt; i++) {
+			rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
+			const char *es = rd_kafka_topic_result_error_string(tr[i]);
+			if (!e || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+				ok++;
+			else if (!quiet && shown++ == 0)
+				fprintf(stderr, "kbench: CreateTopics %s: %s: %s\n",
+					rd_kafka_topic_result_name(tr[i]), rd_kafka_err2name(e), es ? es : "");
+		}
+	}
+	*why = whybuf;
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	rd_kafka_queue_destroy(q);
+	rd_kafka_AdminOptions_destroy(ao);
+	rd_kafka_NewTopic_destroy_array(nt, n);
+	return ok;
+}
+
 /* Returns the partition count the topic has (after creating it if needed),
  * or dies after a timeout. */
 static int ensure_topic(rd_kafka_t *rk, const struct opts *o)
@@ -475,39 +527,13 @@ static int ensure_topic(rd_kafka_t *rk, const struct opts *o)
 								errstr, sizeof(errstr));
 		if (!nt)
 			die("NewTopic: %s", errstr);
-		rd_kafka_AdminOptions_t *ao =
-			rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-		rd_kafka_AdminOptions_set_operation_timeout(ao, 10000, errstr, sizeof(errstr));
-		rd_kafka_AdminOptions_set_request_timeout(ao, 10000, errstr, sizeof(errstr));
-		rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-		rd_kafka_CreateTopics(rk, &nt, 1, ao, q);
-		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
-		if (!ev)
-			fprintf(stderr, "kbench: CreateTopics: no answer in 15 s\n");
-		else if (rd_kafka_event_error(ev)) {
-			/* The mock cluster has no CreateTopics: fall back to metadata. */
-			if (!o->quiet)
-				fprintf(stderr, "kbench: CreateTopics %s: %s (falling back to metadata)\n",
-					o->topic, rd_kafka_event_error_string(ev));
-		} else {
-			const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
-			size_t cnt = 0;
-			const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &cnt);
-			for (size_t i = 0; i < cnt; i++) {
-				rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
-				if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && !o->quiet)
-					fprintf(stderr, "kbench: CreateTopics %s: %s: %s\n", o->topic,
-						rd_kafka_err2name(e),
-						rd_kafka_topic_result_error_string(tr[i])
-							? rd_kafka_topic_result_error_string(tr[i])
-							: "");
-			}
-		}
-		if (ev)
-			rd_kafka_event_destroy(ev);
-		rd_kafka_queue_destroy(q);
-		rd_kafka_AdminOptions_destroy(ao);
-		rd_kafka_NewTopic_destroy(nt);
+		const char *why;
+		int rc = create_topics(rk, &nt, 1, 10000, 10000, 15000, o->quiet, &why);
+		if (rc == CREATE_NO_ANSWER)
+			fprintf(stderr, "kbench: CreateTopics: %s\n", why);
+		else if (rc == CREATE_REFUSED && !o->quiet) /* the mock: fall back to metadata */
+			fprintf(stderr, "kbench: CreateTopics %s: %s (falling back to metadata)\n", o->topic,
+				why);
 	}
 
 	/* Wait until metadata shows the topic with leaders for every partition. */
@@ -1552,38 +1578,12 @@ static int create_many(rd_kafka_t *rk, const struct opts *o)
 			if (!nt[i])
 				die("NewTopic: %s", errstr);
 		}
-		rd_kafka_AdminOptions_t *ao =
-			rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-		rd_kafka_AdminOptions_set_operation_timeout(ao, 60000, errstr, sizeof(errstr));
-		rd_kafka_AdminOptions_set_request_timeout(ao, 120000, errstr, sizeof(errstr));
-		rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-		rd_kafka_CreateTopics(rk, nt, (size_t)n, ao, q);
-		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 130000);
-		if (!ev || rd_kafka_event_error(ev)) {
-			fprintf(stderr, "kbench: CreateTopics: %s\n",
-				ev ? rd_kafka_event_error_string(ev) : "no answer in 130 s");
-		} else {
-			size_t cnt = 0;
-			const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(
-				rd_kafka_event_CreateTopics_result(ev), &cnt);
-			int shown = 0;
-			for (size_t i = 0; i < cnt; i++) {
-				rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
-				if (!e || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-					ok++;
-				else if (shown++ == 0)
-					fprintf(stderr, "kbench: CreateTopics %s: %s: %s\n",
-						rd_kafka_topic_result_name(tr[i]), rd_kafka_err2name(e),
-						rd_kafka_topic_result_error_string(tr[i])
-							? rd_kafka_topic_result_error_string(tr[i])
-							: "");
-			}
-		}
-		if (ev)
-			rd_kafka_event_destroy(ev);
-		rd_kafka_queue_destroy(q);
-		rd_kafka_AdminOptions_destroy(ao);
-		rd_kafka_NewTopic_destroy_array(nt, (size_t)n);
+		const char *why;
+		int created = create_topics(rk, nt, (size_t)n, 60000, 120000, 130000, false, &why);
+		if (created < 0)
+			fprintf(stderr, "kbench: CreateTopics: %s\n", why);
+		else
+			ok += created;
 		if (!o->quiet)
 			fprintf(stderr, "kbench: metadata: %d of %d topics created\n", ok, o->count);
 	}
