@@ -269,6 +269,13 @@ struct meta_topics *meta_topics_open(const char *data_dir, struct config *cfg, s
 	return topics;
 }
 
+/* At close: the topic's logs are its own and only the registry holds it, so
+ * they can be closed ahead of it. */
+static bool meta_topic_closable(struct meta_topic *topic)
+{
+	return !topic->successor && atomic_load(&topic->refs) == 1;
+}
+
 void meta_topics_close(struct meta_topics *topics)
 {
 	if (!topics)
@@ -276,16 +283,14 @@ void meta_topics_close(struct meta_topics *topics)
 	/* The partitions of every topic nobody else holds close side by side
 	 * (each makes a last sync), then the topics go. */
 	size_t n = 0;
-	for (int i = 0; i < topics->count; i++) {
-		struct meta_topic *topic = topics->topics[i];
-		if (!topic->successor && atomic_load(&topic->refs) == 1)
-			n += (size_t)topic->partition_count;
-	}
+	for (int i = 0; i < topics->count; i++)
+		if (meta_topic_closable(topics->topics[i]))
+			n += (size_t)topics->topics[i]->partition_count;
 	struct log_partition **parts = xmalloc((n ? n : 1) * sizeof(*parts));
 	n = 0;
 	for (int i = 0; i < topics->count; i++) {
 		struct meta_topic *topic = topics->topics[i];
-		if (topic->successor || atomic_load(&topic->refs) != 1)
+		if (!meta_topic_closable(topic))
 			continue;
 		for (int32_t p = 0; p < topic->partition_count; p++) {
 			parts[n++] = topic->partitions[p];
