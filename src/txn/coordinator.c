@@ -746,8 +746,10 @@ static void *coord_thread_main(void *arg)
 				pthread_mutex_unlock(&coord->qmu);
 				break;
 			}
-			clock_cond_wait_ms(&coord->qcond, &coord->qmu,
-					   coord->stopping ? TXN_MAX_SLEEP_MS : next - coord->clock.mono_ms());
+			int64_t delay = next - coord->clock.mono_ms();
+			if (coord->stopping || delay > TXN_MAX_SLEEP_MS)
+				delay = TXN_MAX_SLEEP_MS;
+			clock_cond_wait_ms(&coord->qcond, &coord->qmu, delay);
 		}
 		pthread_mutex_unlock(&coord->qmu);
 	}
