@@ -79,13 +79,13 @@ def client_share(val, p):
     busiest fetching thread's on-CPU share of the wall time, and its CPU."""
     cells = []
     for t in ("samsa", "mock"):
-        busy, n = val(t, "consume_big", p, "fetch_thread_busy")
-        if busy is None or not n:
+        busy, _ = val(t, "consume_big", p, "fetch_thread_busy")
+        if busy is None:
             return ""
         cpu, _ = val(t, "consume_big", p, "client_cpu_s")
-        gib, _ = val(t, "consume_big", p, "bytes")
+        nbytes, _ = val(t, "consume_big", p, "bytes")
         cells.append(f"{busy * 100:.0f}% of the wall time with {'Samsa' if t == 'samsa' else 'the mock'}"
-                     f" ({cpu / (gib / 2**30):.2f} client CPU-s per GiB)")
+                     f" ({cpu / (nbytes / 2**30):.2f} client CPU-s per GiB)")
     return "; the client's fetching thread ran " + " and ".join(cells)
 
 
